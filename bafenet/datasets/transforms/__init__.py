@@ -1,0 +1,3 @@
+from .loading import LoadDetSegAnnotations
+
+__all__ = ['LoadDetSegAnnotations']

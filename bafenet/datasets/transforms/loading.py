@@ -1,0 +1,65 @@
+"""Loading of boxes and sky maps."""
+import numpy as np
+from mmdet.datasets.transforms import LoadAnnotations
+
+from bafenet.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class LoadDetSegAnnotations(LoadAnnotations):
+    """Load boxes, labels and the sky map, and check the sky map.
+
+    The sky map is a palette PNG decoded with pillow (OpenCV would expand the
+    palette to colours), so ``gt_seg_map`` holds class indices (0 others,
+    1 sky). A sample whose ``seg_map_path`` is None (see
+    ``DenseSIRSTDataset(allow_missing_seg=True)``) gets a map filled with
+    ``ignore_index``, so that it batches with the others and adds nothing to
+    the segmentation loss.
+
+    Added keys: ``gt_bboxes``, ``gt_bboxes_labels``, ``gt_ignore_flags``,
+    ``gt_seg_map`` (uint8, (H, W)), ``ignore_index``.
+
+    Args:
+        num_seg_classes (int): Valid sky-map values are ``0 ..
+            num_seg_classes - 1`` and ``ignore_index``. Defaults to 2.
+        **kwargs: Passed to mmdet's ``LoadAnnotations``; ``with_bbox`` and
+            ``with_seg`` default to True and ``imdecode_backend`` to
+            ``'pillow'``.
+
+    Raises:
+        ValueError: If a sky map's size differs from the loaded image's or
+            it holds values outside the valid ones; the message names the file.
+    """
+
+    def __init__(self, num_seg_classes: int = 2, **kwargs):
+        kwargs.setdefault('with_bbox', True)
+        kwargs.setdefault('with_seg', True)
+        kwargs.setdefault('imdecode_backend', 'pillow')
+        super().__init__(**kwargs)
+        self.num_seg_classes = num_seg_classes
+
+    def _load_seg_map(self, results: dict) -> None:
+        path = results.get('seg_map_path')
+        if path is None:
+            shape = results.get('ori_shape') or (results['height'],
+                                                 results['width'])
+            results['gt_seg_map'] = np.full(shape[:2], self.ignore_index,
+                                            np.uint8)
+            results['ignore_index'] = self.ignore_index
+            return
+        super()._load_seg_map(results)
+        seg = results['gt_seg_map']
+        # ori_shape: the loader may run after a Resize (test pipelines keep
+        # the ground truth at the original size).
+        if 'ori_shape' in results and seg.shape != tuple(
+                results['ori_shape'][:2]):
+            raise ValueError(
+                f'{path}: sky map shape {seg.shape} differs from the image '
+                f'shape {tuple(results["ori_shape"][:2])}')
+        invalid = (seg >= self.num_seg_classes) & (seg != self.ignore_index)
+        if invalid.any():
+            bad = np.unique(seg[invalid])
+            raise ValueError(
+                f'{path}: sky map holds values {bad.tolist()}; expected class '
+                f'indices 0..{self.num_seg_classes - 1} or {self.ignore_index}'
+                ' (is it a palette PNG read with imdecode_backend="pillow"?)')

@@ -1,0 +1,3 @@
+from .bafenet import BAFENet
+
+__all__ = ['BAFENet']

@@ -1,0 +1,106 @@
+"""Hard exchange of feature channels between two tasks."""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from .lsk_attention import LSKAttention
+
+
+def gather_channels(x: Tensor, index: Tensor) -> Tensor:
+    """``x[b, index[b]]`` for every sample b: (B, C, H, W), (B, k) -> (B, k,
+    H, W)."""
+    return x.gather(1, index[:, :, None, None].expand(-1, -1, *x.shape[2:]))
+
+
+class CrossTaskExchange(nn.Module):
+    """Replace k channels of each task's feature with k channels of the
+    other's, passed through a shared MLP.
+
+    For inputs ``a`` and ``b`` (B, C, H, W), each picks k = int(ratio * C)
+    channel indices ``I_a``, ``I_b`` (B, k); then ``out_a[:, I_a] =
+    MLP(b[:, I_b])`` and ``out_b[:, I_b] = MLP(a[:, I_a])``: the other C - k
+    channels pass unchanged. This is a hard exchange (replacement, not a sum).
+    The MLP acts on the k-vector at each pixel (two 1x1 convs). The whole
+    batch is done with one gather and one scatter per direction.
+
+    Selection modes:
+
+    - ``'dynamic'``: per sample, the top-k channels by a channel score
+      ``sigmoid(mean_HW(x * LSK(x)))``; one scorer serves both tasks.
+    - ``'static'``: the same k evenly spaced channels for every sample (every
+      other channel at ratio 0.5), the paper's first version.
+
+    Args:
+        channels (int): C.
+        ratio (float): Exchange ratio p in [0, 1]; 0 makes the module the
+            identity and builds no layers.
+        mode (str): ``'dynamic'`` or ``'static'``.
+        hidden_channels (int): Hidden width of the MLP.
+        learn_scores (bool): In dynamic mode, multiply the exchanged channels
+            by their scores, so that the scorer receives a gradient. False
+            reproduces the original code, where the scores only feed the
+            top-k and the scorer never learns.
+    """
+
+    def __init__(self,
+                 channels: int,
+                 ratio: float = 0.5,
+                 mode: str = 'dynamic',
+                 hidden_channels: int = 64,
+                 learn_scores: bool = True):
+        super().__init__()
+        if not 0 <= ratio <= 1:
+            raise ValueError(f'exchange ratio must be in [0, 1], got {ratio}')
+        if mode not in ('dynamic', 'static'):
+            raise ValueError(f"mode must be 'dynamic' or 'static', got {mode}")
+        self.num_exchanged = int(channels * ratio)
+        self.mode = mode
+        self.learn_scores = learn_scores
+        if self.num_exchanged == 0:
+            return
+        k = self.num_exchanged
+        self.mlp = nn.Sequential(
+            nn.Conv2d(k, hidden_channels, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(hidden_channels, k, 1))
+        if mode == 'dynamic':
+            self.scorer = LSKAttention(channels)
+        else:
+            step = channels / k
+            self.register_buffer(
+                'static_index', (torch.arange(k) * step).long(),
+                persistent=False)
+
+    def channel_scores(self, x: Tensor) -> Tensor:
+        """Scores in (0, 1) of the channels of x (B, C, H, W): (B, C)."""
+        return (x * self.scorer(x)).mean(dim=(2, 3)).sigmoid()
+
+    def select(self, x: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+        """Indices (B, k), ascending, of the channels to exchange, and their
+        scores (B, k) when they should weight the exchanged values."""
+        if self.mode == 'static':
+            return self.static_index.expand(x.shape[0], -1), None
+        scores = self.channel_scores(x)
+        index = scores.topk(
+            self.num_exchanged, dim=1, sorted=False).indices.sort(dim=1).values
+        return index, (scores.gather(1, index) if self.learn_scores else None)
+
+    def forward(self, a: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
+        """Exchange channels between a and b, both (B, C, H, W)."""
+        if self.num_exchanged == 0:
+            return a, b
+        # one scorer pass for both tasks
+        index, weight = self.select(torch.cat([a, b]))
+        index_a, index_b = index.chunk(2)
+        sent_a, sent_b = gather_channels(a, index_a), gather_channels(
+            b, index_b)
+        if weight is not None:
+            weight_a, weight_b = weight[:, :, None, None].chunk(2)
+            sent_a, sent_b = sent_a * weight_a, sent_b * weight_b
+        received = self.mlp(torch.cat([sent_b, sent_a]))
+        to_a, to_b = received.chunk(2)
+        shape = (-1, -1, *a.shape[2:])
+        out_a = a.scatter(1, index_a[:, :, None, None].expand(shape), to_a)
+        out_b = b.scatter(1, index_b[:, :, None, None].expand(shape), to_b)
+        return out_a, out_b

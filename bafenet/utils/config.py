@@ -1,0 +1,45 @@
+"""Config helpers shared by the command-line tools."""
+import torch
+from mmengine.config import Config
+
+
+def set_data_root(cfg: Config, data_root: str) -> int:
+    """Point every ``data_root`` entry of ``cfg`` at ``data_root``.
+
+    Dataset configs nest (``RepeatDataset``, ``MultiImageMixDataset``), so the
+    whole config is walked rather than a fixed list of keys.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        data_root (str): The dataset folder (the ``SIRSTdevkit`` level).
+
+    Returns:
+        int: How many entries were changed.
+    """
+    data_root = data_root.rstrip('/') + '/'
+
+    def walk(node) -> int:
+        count = 0
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == 'data_root':
+                    node[key] = data_root
+                    count += 1
+                else:
+                    count += walk(value)
+        elif isinstance(node, (list, tuple)):
+            count += sum(walk(item) for item in node)
+        return count
+
+    changed = walk(cfg._cfg_dict)
+    if 'data_root' in cfg:
+        cfg.data_root = data_root
+    return changed
+
+
+def use_gloo_without_cuda(cfg: Config) -> None:
+    """Use the gloo backend for distributed runs on machines without CUDA
+    (nccl needs GPUs), so that ``--launcher pytorch`` also works on CPU."""
+    if not torch.cuda.is_available() and cfg.get('env_cfg', {}).get(
+            'dist_cfg', {}).get('backend') == 'nccl':
+        cfg.env_cfg.dist_cfg.backend = 'gloo'

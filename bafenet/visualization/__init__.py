@@ -1,0 +1,3 @@
+from .sky_det_visualizer import SkyDetLocalVisualizer
+
+__all__ = ['SkyDetLocalVisualizer']

@@ -1,0 +1,66 @@
+# DenseSIRST: train on trainval_v2 (768 images, repeated 3x per epoch as in
+# the original), test on test_v2 (256). Images are resized to 512x512 without
+# keeping the aspect ratio. `data_root` is the one place the dataset lives;
+# tools/train.py and tools/test.py accept --data-root to point elsewhere.
+dataset_type = 'DenseSIRSTDataset'
+data_root = 'data/SIRSTdevkit/'
+img_scale = (512, 512)
+backend_args = None
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadDetSegAnnotations'),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+# Ground truth is loaded after the resize, so it stays in original image
+# coordinates, where predictions are evaluated.
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
+    dict(type='LoadDetSegAnnotations'),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor')),
+]
+
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='AspectRatioBatchSampler'),
+    dataset=dict(
+        type='RepeatDataset',
+        times=3,
+        dataset=dict(
+            type=dataset_type,
+            data_root=data_root,
+            ann_file='Splits/trainval_v2.txt',
+            filter_cfg=dict(filter_empty_gt=True),
+            pipeline=train_pipeline,
+            backend_args=backend_args)))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='Splits/test_v2.txt',
+        test_mode=True,
+        pipeline=test_pipeline,
+        backend_args=backend_args))
+test_dataloader = val_dataloader
+
+# VOC AP at IoU 0.5 in both conventions of the paper's table: 11-point
+# (mAP07) and area (mAP12), with the legacy +1 box convention.
+val_evaluator = [
+    dict(type='VOCMetric', metric='mAP', eval_mode='11points', prefix='voc07'),
+    dict(type='VOCMetric', metric='mAP', eval_mode='area', prefix='voc12'),
+]
+test_evaluator = val_evaluator

@@ -1,0 +1,11 @@
+# BAFE-Net (R50): FCOS-Seg plus LSK attention and the dynamic hard exchange of
+# half the channels between the classification and segmentation towers.
+_base_ = '../fcos_seg/fcos-seg_r50-caffe_fpn_20e_densesirst.py'
+
+model = dict(
+    bbox_head=dict(
+        type='BAFEHead',
+        exchange_ratio=0.5,
+        exchange_mode='dynamic',
+        mlp_hidden_channels=64,
+        learn_scores=True))

@@ -1,0 +1,173 @@
+"""DenseSIRSTDataset on the real data, and its error messages."""
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bafenet.datasets import DatasetError, DenseSIRSTDataset
+
+
+def build(root, split, **kwargs):
+    return DenseSIRSTDataset(
+        data_root=str(root), ann_file=f'Splits/{split}.txt', pipeline=[],
+        **kwargs)
+
+
+def test_test_v2_counts_and_sky_maps(real_root):
+    dataset = build(real_root, 'test_v2', test_mode=True)
+    assert len(dataset) == 256
+    assert sum(len(d['instances']) for d in dataset) == 3454
+    for info in dataset:
+        with Image.open(info['seg_map_path']) as seg, \
+                Image.open(info['img_path']) as img:
+            assert seg.mode == 'P'
+            assert seg.size == img.size == (info['width'], info['height'])
+            values = np.unique(np.asarray(seg))
+        assert set(values.tolist()) <= {0, 1}, info['seg_map_path']
+
+
+def test_trainval_v2_counts(real_root):
+    # Annotations only: the images that val_v2 alone uses may be absent.
+    dataset = build(real_root, 'trainval_v2', check_images=False)
+    assert len(dataset) == 768
+    assert sum(len(d['instances']) for d in dataset) == 10201
+    for info in dataset:
+        with Image.open(info['seg_map_path']) as seg:
+            assert seg.size == (info['width'], info['height'])
+            assert set(np.unique(np.asarray(seg)).tolist()) <= {0, 1}
+
+
+def test_trainval_v2_reports_exactly_the_missing_images(real_root):
+    val_ids = set((real_root / 'Splits/val_v2.txt').read_text().split())
+    missing = {
+        i for i in (real_root / 'Splits/trainval_v2.txt').read_text().split()
+        if not (real_root / 'PNGImages' / f'{i}.png').exists()
+    }
+    if not missing:
+        assert len(build(real_root, 'trainval_v2')) == 768
+        return
+    assert missing <= val_ids
+    with pytest.raises(DatasetError) as info:
+        build(real_root, 'trainval_v2')
+    problems = info.value.problems
+    assert len(problems) == len(missing)
+    assert all('missing image' in p for p in problems)
+    assert {Path(p.split(':')[0]).stem for p in problems} == missing
+
+
+def test_boxes_are_zero_based_and_inside(real_root):
+    dataset = build(real_root, 'mini_test', test_mode=True)
+    info = dataset[0]
+    boxes = np.array([inst['bbox'] for inst in info['instances']])
+    assert (boxes[:, :2] >= 0).all()
+    assert (boxes[:, 2] < info['width']).all()
+    assert (boxes[:, 3] < info['height']).all()
+    assert dataset.metainfo['classes'] == ('Target', )
+    assert dataset.metainfo['seg_classes'] == ('others', 'sky')
+    assert dataset.metainfo['seg_palette'] == [(0, 0, 0), (128, 0, 0)]
+
+
+@pytest.fixture
+def small_copy(real_root, tmp_path):
+    """Two real samples in a fresh SIRSTdevkit folder, split ``s``."""
+    ids = (real_root / 'Splits/mini_test.txt').read_text().split()[:2]
+    for folder, suffix in (('PNGImages', '.png'), ('SIRST/BBox', '.xml'),
+                           ('SkySeg/PaletteMask', '.png')):
+        (tmp_path / folder).mkdir(parents=True)
+        for i in ids:
+            shutil.copy(real_root / folder / f'{i}{suffix}',
+                        tmp_path / folder / f'{i}{suffix}')
+    (tmp_path / 'Splits').mkdir()
+    (tmp_path / 'Splits/s.txt').write_text('\n'.join(ids))
+    return tmp_path, ids
+
+
+def test_small_copy_loads(small_copy):
+    root, ids = small_copy
+    assert [d['img_id'] for d in build(root, 's')] == ids
+
+
+def expect_error(root, path, phrase, **kwargs):
+    with pytest.raises(DatasetError) as info:
+        build(root, 's', **kwargs)
+    message = str(info.value)
+    assert str(path) in message and phrase in message, message
+
+
+def test_missing_files(small_copy):
+    root, (a, b) = small_copy
+    for folder, suffix, phrase in (('PNGImages', '.png', 'missing image'),
+                                   ('SIRST/BBox', '.xml',
+                                    'missing annotation XML'),
+                                   ('SkySeg/PaletteMask', '.png',
+                                    'missing sky map')):
+        path = root / folder / f'{a}{suffix}'
+        content = path.read_bytes()
+        path.unlink()
+        expect_error(root, path, phrase)
+        path.write_bytes(content)
+
+
+def test_missing_sky_map_allowed_when_configured(small_copy):
+    root, (a, b) = small_copy
+    (root / f'SkySeg/PaletteMask/{a}.png').unlink()
+    dataset = build(root, 's', allow_missing_seg=True)
+    assert dataset[0]['seg_map_path'] is None
+    assert dataset[1]['seg_map_path'] is not None
+
+
+def test_unreadable_png(small_copy):
+    root, (a, b) = small_copy
+    path = root / f'PNGImages/{a}.png'
+    path.write_bytes(b'not a png at all')
+    expect_error(root, path, 'unreadable image')
+
+
+def test_malformed_xml(small_copy):
+    root, (a, b) = small_copy
+    path = root / f'SIRST/BBox/{a}.xml'
+    path.write_text(path.read_text()[:-30])
+    expect_error(root, path, 'malformed XML')
+
+
+def test_box_outside_image(small_copy):
+    root, (a, b) = small_copy
+    path = root / f'SIRST/BBox/{a}.xml'
+    text = path.read_text()
+    start = text.index('<xmax>') + len('<xmax>')
+    end = text.index('</xmax>')
+    path.write_text(text[:start] + '99999' + text[end:])
+    expect_error(root, path, 'outside')
+
+
+def test_unknown_class(small_copy):
+    root, (a, b) = small_copy
+    path = root / f'SIRST/BBox/{a}.xml'
+    path.write_text(path.read_text().replace('<name>Target</name>',
+                                             '<name>Bird</name>', 1))
+    expect_error(root, path, "unknown class name 'Bird'")
+
+
+def test_sky_map_of_another_size(small_copy):
+    root, (a, b) = small_copy
+    path = root / f'SkySeg/PaletteMask/{a}.png'
+    with Image.open(path) as seg:
+        seg.resize((seg.width + 1, seg.height)).save(path)
+    expect_error(root, path, 'differs from its image size')
+
+
+def test_empty_split(small_copy):
+    root, _ = small_copy
+    (root / 'Splits/s.txt').write_text('\n')
+    expect_error(root, root / 'Splits/s.txt', 'the split lists no ids')
+
+
+def test_all_problems_reported_at_once(small_copy):
+    root, (a, b) = small_copy
+    (root / f'PNGImages/{a}.png').unlink()
+    (root / f'SIRST/BBox/{b}.xml').unlink()
+    with pytest.raises(DatasetError) as info:
+        build(root, 's')
+    assert len(info.value.problems) == 2

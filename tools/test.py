@@ -1,0 +1,112 @@
+"""Test (and evaluate) a detector: ``python tools/test.py CONFIG CHECKPOINT``.
+
+Besides mmdet's options, the metrics are written as ``metrics.json`` into the
+work directory, naming the config, the checkpoint and the dataset split.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmdet.engine.hooks.utils import trigger_visualization_hook
+from mmdet.evaluation import DumpDetResults
+from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from bafenet.utils import (register_all_modules, set_data_root,
+                           use_gloo_without_cuda)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and eval) a detector')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='the dir to save the metrics and pictures')
+    parser.add_argument(
+        '--data-root',
+        help='dataset folder in the SIRSTdevkit layout; replaces every '
+        'data_root of the config')
+    parser.add_argument(
+        '--out', help='dump predictions to a pickle file for offline '
+        'evaluation')
+    parser.add_argument(
+        '--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir',
+        help='folder, under the work dir\'s timestamped folder, where '
+        'pictures of the predictions are written')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, as key=value pairs')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def test_split(cfg: Config) -> str:
+    """The split file of the (possibly wrapped) test dataset."""
+    dataset = cfg.test_dataloader.dataset
+    while 'dataset' in dataset:
+        dataset = dataset.dataset
+    return osp.join(dataset.get('data_root', ''), dataset.get('ann_file', ''))
+
+
+def main():
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.data_root is not None:
+        set_data_root(cfg, args.data_root)
+    use_gloo_without_cuda(cfg)
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+
+    runner = (
+        RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out must name a .pkl file, got {args.out}')
+        runner.test_evaluator.metrics.append(
+            DumpDetResults(out_file_path=args.out))
+
+    metrics = runner.test()
+
+    if is_main_process():
+        report = dict(
+            config=args.config,
+            checkpoint=args.checkpoint,
+            split=test_split(cfg),
+            metrics={k: float(v) for k, v in metrics.items()})
+        out_path = osp.join(cfg.work_dir, 'metrics.json')
+        with open(out_path, 'w') as f:
+            json.dump(report, f, indent=2)
+        runner.logger.info(f'metrics written to {out_path}')
+
+
+if __name__ == '__main__':
+    main()
