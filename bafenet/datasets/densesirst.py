@@ -136,7 +136,7 @@ class DenseSIRSTDataset(BaseDetDataset):
 
     METAINFO = {
         'classes': ('Target', ),
-        'palette': [(255, 64, 64)],
+        'palette': [(0, 255, 0)],
         'seg_classes': ('others', 'sky'),
         'seg_palette': [(0, 0, 0), (128, 0, 0)],
     }

@@ -9,3 +9,9 @@ model = dict(
         exchange_mode='dynamic',
         mlp_hidden_channels=64,
         learn_scores=True))
+
+# BAG-CP: targets of a second sample pasted into the sky, in clusters.
+train_dataloader = dict(
+    dataset=dict(
+        pipeline=[dict(type='BAGCopyPaste'),
+                  dict(type='PackDetInputs')]))

@@ -19,8 +19,8 @@ test_pipeline = _base_.test_pipeline
 test_pipeline[1].scale = img_scale
 train_dataloader = dict(
     num_workers=0, persistent_workers=False,
-    dataset=dict(times=1, dataset=dict(
-        ann_file='Splits/mini_trainval.txt', pipeline=train_pipeline)))
+    dataset=dict(dataset=dict(times=1, dataset=dict(
+        ann_file='Splits/mini_trainval.txt', pipeline=train_pipeline))))
 val_dataloader = dict(
     num_workers=0, persistent_workers=False,
     dataset=dict(ann_file='Splits/mini_test.txt', pipeline=test_pipeline))

@@ -10,7 +10,7 @@ from bafenet.datasets import generate_synthetic_densesirst
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('out_root', help='the SIRSTdevkit folder to write')
-    parser.add_argument('--num-images', type=int, default=64)
+    parser.add_argument('--num-images', type=int, default=128)
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args()
 

@@ -1,3 +1,4 @@
+from .bag_copy_paste import BAGCopyPaste
 from .loading import LoadDetSegAnnotations
 
-__all__ = ['LoadDetSegAnnotations']
+__all__ = ['BAGCopyPaste', 'LoadDetSegAnnotations']

@@ -12,8 +12,12 @@ train_pipeline = [
     dict(type='LoadDetSegAnnotations'),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
 ]
+# Runs on each loaded sample; copy-paste transforms go first and draw their
+# source samples through the same train_pipeline (MultiImageMixDataset).
+# Without one, the mixing stage costs nothing. BAG-CP is:
+#   mix_pipeline = [dict(type='BAGCopyPaste'), dict(type='PackDetInputs')]
+mix_pipeline = [dict(type='PackDetInputs')]
 # Ground truth is loaded after the resize, so it stays in original image
 # coordinates, where predictions are evaluated.
 test_pipeline = [
@@ -33,15 +37,18 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
     dataset=dict(
-        type='RepeatDataset',
-        times=3,
+        type='MultiImageMixDataset',
+        pipeline=mix_pipeline,
         dataset=dict(
-            type=dataset_type,
-            data_root=data_root,
-            ann_file='Splits/trainval_v2.txt',
-            filter_cfg=dict(filter_empty_gt=True),
-            pipeline=train_pipeline,
-            backend_args=backend_args)))
+            type='RepeatDataset',
+            times=3,
+            dataset=dict(
+                type=dataset_type,
+                data_root=data_root,
+                ann_file='Splits/trainval_v2.txt',
+                filter_cfg=dict(filter_empty_gt=True),
+                pipeline=train_pipeline,
+                backend_args=backend_args))))
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,

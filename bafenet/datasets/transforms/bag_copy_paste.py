@@ -1,0 +1,362 @@
+"""BAG-CP: background-aware Gaussian copy-paste of small targets."""
+from typing import List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+
+from bafenet.registry import TRANSFORMS
+
+
+def summed_area_table(mask: np.ndarray) -> np.ndarray:
+    """(H + 1, W + 1) int32 table S with S[y, x] = mask[:y, :x].sum()."""
+    return cv2.integral(mask.view(np.uint8))
+
+
+def rect_sums(table: np.ndarray, x: np.ndarray, y: np.ndarray, w,
+              h) -> np.ndarray:
+    """Sums of the mask over rectangles [x, x + w) x [y, y + h), vectorised
+    over arrays of top-left corners (and sizes)."""
+    return (table[y + h, x + w] - table[y, x + w] - table[y + h, x] +
+            table[y, x])
+
+
+def overlaps(x: np.ndarray, y: np.ndarray, w: int, h: int,
+             rects: np.ndarray, margin: int) -> np.ndarray:
+    """Whether each candidate [x, x + w) x [y, y + h), grown by ``margin``,
+    meets any of ``rects`` (K, 4) ``[x1, y1, x2, y2)``: (M,) bool."""
+    if len(rects) == 0:
+        return np.zeros(len(x), bool)
+    x, y = x[:, None], y[:, None]
+    return ((x - margin < rects[:, 2]) & (rects[:, 0] < x + w + margin) &
+            (y - margin < rects[:, 3]) & (rects[:, 1] < y + h + margin)).any(1)
+
+
+@TRANSFORMS.register_module()
+class BAGCopyPaste(BaseTransform):
+    """Background-aware Gaussian copy-paste (BAG-CP).
+
+    Pastes a random subset of the targets of a second (source) sample into
+    this (destination) sample, only where the destination's sky map says sky,
+    in clusters, with an additive rotated-Gaussian blend. Use it inside
+    mmdet's ``MultiImageMixDataset``, after the resize and flip of both
+    samples::
+
+        dict(type='MultiImageMixDataset', dataset=..., pipeline=[
+            dict(type='BAGCopyPaste'), dict(type='PackDetInputs')])
+
+    Algorithm (sizes in pixels of the transformed image):
+
+    1. Draw ``n`` uniformly in ``0 .. min(#source targets, max_num_pasted)``
+       and pick ``n`` source boxes without replacement. A box of
+       ``large_size`` px or more on a side is resized to ``shrink_size``.
+    2. Place them in groups of ``cluster_size``. A group first looks for a
+       ``window_size`` window that lies wholly in the paste region and meets
+       no target; if none of ``num_candidates`` random windows fits, the
+       window shrinks by ``window_step`` down to ``min_window_size``. Each
+       target of the group then takes a random position inside the window;
+       without a window, or if no position there fits, a random position
+       anywhere in the region. A position fits when the target's rectangle
+       lies wholly in the region and, grown by ``margin``, meets no existing
+       or pasted target. Every search tries ``num_candidates`` positions at
+       once and a target with no fitting position is not pasted: no loop is
+       unbounded and no constraint is ever broken.
+    3. Blend: ``dst + lambda * G * src`` clipped to the image dtype's range,
+       where G is a rotated anisotropic Gaussian on [-1, 1]^2 (sigmas in
+       ``sigma_range``, centre offsets in ``offset_range``, angle in
+       ``angle_range`` degrees), min-max normalised to [0, 1], and lambda is
+       drawn from ``intensity_range`` per target. ``blend='hard'`` copies the
+       source pixels instead.
+    4. The pasted boxes are appended to ``gt_bboxes`` with the source's
+       labels and ignore flags; ``bag_cp_num_pasted`` records how many (they
+       are the last ones).
+
+    The sky map is left as it is by default: in DenseSIRST targets are
+    labelled sky, so pasting into sky needs no change. ``seg_fill`` writes a
+    value into the pasted rectangles instead (e.g. for ``sky_only=False``).
+
+    The region is read from the sample's own ``gt_seg_map`` (after the
+    pipeline's resize, flip or crop), so any image size works; the image
+    keeps its dtype and channel count. A destination without sky, or a
+    source without targets, comes back unchanged.
+
+    Ablation variants are options: ``sky_only=False`` pastes anywhere,
+    ``blend='hard'`` copies pixels, ``clustered=False`` scatters targets,
+    ``prob`` applies the transform to a fraction of the samples.
+
+    Required keys: ``img``, ``gt_bboxes``, ``gt_bboxes_labels``,
+    ``gt_ignore_flags``, ``gt_seg_map`` (unless ``sky_only=False``),
+    ``mix_results`` (one source sample with the same keys).
+    Modified keys: ``img``, ``gt_bboxes``, ``gt_bboxes_labels``,
+    ``gt_ignore_flags`` (and ``gt_seg_map`` with ``seg_fill``).
+    Added keys: ``bag_cp_num_pasted``.
+
+    Args:
+        max_num_pasted (int): Most targets pasted per sample.
+        sky_only (bool): Paste only into sky (False: anywhere).
+        sky_label (int): The sky value of ``gt_seg_map``.
+        blend (str): ``'gaussian'`` (additive Gaussian) or ``'hard'``.
+        clustered (bool): Place targets in clusters (False: one by one).
+        prob (float): Probability of applying the transform.
+        cluster_size (int): Targets per cluster.
+        window_size (int): Initial cluster window side.
+        window_step (int): How much the window shrinks per failed search.
+        min_window_size (int): Smallest window side tried.
+        margin (int): Gap kept between a pasted target and any other.
+        num_candidates (int): Positions tried per search.
+        large_size (int): Targets with a side of this size or more ...
+        shrink_size (int): ... are resized to this square size.
+        sigma_range (tuple[float]): Range of the Gaussian's sigmas.
+        offset_range (tuple[float]): Range of its centre offsets.
+        angle_range (tuple[float]): Range of its angle, degrees, [lo, hi).
+        intensity_range (tuple[float]): Range of lambda.
+        seg_fill (int, optional): Value written into ``gt_seg_map`` at
+            pasted rectangles; None leaves the map unchanged.
+        seed (int, optional): Seed of the numpy Generator. None seeds it
+            from numpy's global generator, which mmengine seeds per
+            dataloader worker. Each worker process adds its id to a given
+            seed, so workers draw different samples.
+    """
+
+    def __init__(self,
+                 max_num_pasted: int = 100,
+                 sky_only: bool = True,
+                 sky_label: int = 1,
+                 blend: str = 'gaussian',
+                 clustered: bool = True,
+                 prob: float = 1.0,
+                 cluster_size: int = 5,
+                 window_size: int = 25,
+                 window_step: int = 3,
+                 min_window_size: int = 7,
+                 margin: int = 1,
+                 num_candidates: int = 100,
+                 large_size: int = 10,
+                 shrink_size: int = 7,
+                 sigma_range: Sequence[float] = (0.3, 0.6),
+                 offset_range: Sequence[float] = (-0.2, 0.0),
+                 angle_range: Sequence[float] = (-90.0, 90.0),
+                 intensity_range: Sequence[float] = (0.5, 1.0),
+                 seg_fill: Optional[int] = None,
+                 seed: Optional[int] = None) -> None:
+        if blend not in ('gaussian', 'hard'):
+            raise ValueError(f"blend must be 'gaussian' or 'hard', got "
+                             f'{blend!r}')
+        self.max_num_pasted = max_num_pasted
+        self.sky_only = sky_only
+        self.sky_label = sky_label
+        self.blend = blend
+        self.clustered = clustered
+        self.prob = prob
+        self.cluster_size = cluster_size
+        self.window_sizes = list(
+            range(window_size, min_window_size - 1, -window_step))
+        self.margin = margin
+        self.num_candidates = num_candidates
+        self.large_size = large_size
+        self.shrink_size = shrink_size
+        self.sigma_range = tuple(sigma_range)
+        self.offset_range = tuple(offset_range)
+        self.angle_range = tuple(angle_range)
+        self.intensity_range = tuple(intensity_range)
+        self.seg_fill = seg_fill
+        self.seed = seed
+        self._rng = None
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The Generator, created on first use inside the worker process."""
+        if self._rng is None:
+            if self.seed is None:
+                seed = np.random.randint(2**31)
+            else:
+                worker = torch.utils.data.get_worker_info()
+                seed = self.seed + (worker.id if worker is not None else 0)
+            self._rng = np.random.default_rng(seed)
+        return self._rng
+
+    def get_indexes(self, dataset) -> List[int]:
+        """One random source index (``MultiImageMixDataset`` API)."""
+        return [int(self.rng.integers(len(dataset)))]
+
+    def transform(self, results: dict) -> dict:
+        """Paste source targets into ``results``; see the class doc."""
+        results['bag_cp_num_pasted'] = 0
+        if self.prob < 1 and self.rng.random() >= self.prob:
+            return results
+        source = results['mix_results'][0]
+        region = self.paste_region(results)
+        src_boxes = source['gt_bboxes'].numpy()
+        if not region.any() or len(src_boxes) == 0:
+            return results
+        num = int(
+            self.rng.integers(min(len(src_boxes), self.max_num_pasted) + 1))
+        if num == 0:
+            return results
+        picked = self.rng.choice(len(src_boxes), num, replace=False)
+        patches = [self.crop(source['img'], src_boxes[i]) for i in picked]
+        positions = self.place([p.shape[:2] for p in patches], region,
+                               results['gt_bboxes'].numpy())
+
+        placed = [(k, pos) for k, pos in enumerate(positions)
+                  if pos is not None]
+        if not placed:
+            return results
+        new_boxes = []
+        for k, (x, y) in placed:
+            self.paste(results, patches[k], x, y)
+            h, w = patches[k].shape[:2]
+            new_boxes.append([x, y, x + w, y + h])
+        index = picked[[k for k, _ in placed]]
+        boxes = results['gt_bboxes']
+        results['gt_bboxes'] = boxes.cat(
+            [boxes, type(boxes)(np.array(new_boxes, np.float32))])
+        results['gt_bboxes_labels'] = np.concatenate(
+            [results['gt_bboxes_labels'], source['gt_bboxes_labels'][index]])
+        results['gt_ignore_flags'] = np.concatenate(
+            [results['gt_ignore_flags'], source['gt_ignore_flags'][index]])
+        results['bag_cp_num_pasted'] = len(placed)
+        return results
+
+    def paste_region(self, results: dict) -> np.ndarray:
+        """Where targets may go: sky, or the whole image; (H, W) bool."""
+        if not self.sky_only:
+            return np.ones(results['img'].shape[:2], bool)
+        return results['gt_seg_map'] == self.sky_label
+
+    def crop(self, img: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """The source pixels under ``box`` as (h, w, C), large ones shrunk."""
+        height, width = img.shape[:2]
+        x1, y1 = np.floor(box[:2]).astype(int).clip(0, [width - 1,
+                                                       height - 1])
+        x2, y2 = np.ceil(box[2:]).astype(int).clip([x1 + 1, y1 + 1],
+                                                   [width, height])
+        patch = img[y1:y2, x1:x2].reshape(y2 - y1, x2 - x1, -1)
+        if max(patch.shape[:2]) >= self.large_size:
+            channels = patch.shape[2]
+            patch = cv2.resize(patch, (self.shrink_size, self.shrink_size),
+                               interpolation=cv2.INTER_LINEAR).reshape(
+                                   self.shrink_size, self.shrink_size,
+                                   channels)
+        return patch
+
+    def place(self, sizes: List[Tuple[int, int]], region: np.ndarray,
+              boxes: np.ndarray) -> List[Optional[Tuple[int, int]]]:
+        """Top-left corners (x, y) for targets of the given (h, w), or None
+        where no position fits.
+
+        Args:
+            sizes (list[tuple[int, int]]): Target sizes (h, w).
+            region (np.ndarray): (H, W) bool, where targets may lie.
+            boxes (np.ndarray): (K, 4) existing boxes, x1 y1 x2 y2.
+        """
+        height, width = region.shape
+        outside = summed_area_table(~region)
+        occupied = np.concatenate([
+            np.floor(boxes[:, :2]), np.ceil(boxes[:, 2:])
+        ], axis=1).astype(int).reshape(-1, 4)
+        region_idx = np.flatnonzero(region)
+        positions = []
+        group = self.cluster_size if self.clustered else 1
+        for start in range(0, len(sizes), group):
+            window = (
+                self.find_window(outside, occupied, region_idx, width,
+                                 height) if self.clustered else None)
+            for h, w in sizes[start:start + group]:
+                pos = None
+                if window is not None:
+                    pos = self.find_position(h, w, outside, occupied,
+                                             self.in_window(h, w, *window))
+                if pos is None:
+                    pos = self.find_position(
+                        h, w, outside, occupied,
+                        self.anywhere(h, w, region_idx, width, height))
+                if pos is not None:
+                    occupied = np.vstack(
+                        [occupied, [pos[0], pos[1], pos[0] + w, pos[1] + h]])
+                positions.append(pos)
+        return positions
+
+    def anywhere(self, h: int, w: int, region_idx: np.ndarray, width: int,
+                 height: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Candidate corners at random region pixels, kept in the image."""
+        if h > height or w > width:
+            return np.empty(0, int), np.empty(0, int)
+        flat = region_idx[self.rng.integers(len(region_idx),
+                                            size=self.num_candidates)]
+        y, x = np.divmod(flat, width)
+        return np.minimum(x, width - w), np.minimum(y, height - h)
+
+    def in_window(self, h: int, w: int, wx: int, wy: int,
+                  size: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Candidate corners that keep an (h, w) target inside the window."""
+        if h > size or w > size:
+            return np.empty(0, int), np.empty(0, int)
+        x = wx + self.rng.integers(size - w + 1, size=self.num_candidates)
+        y = wy + self.rng.integers(size - h + 1, size=self.num_candidates)
+        return x, y
+
+    def find_window(self, outside: np.ndarray, occupied: np.ndarray,
+                    region_idx: np.ndarray, width: int,
+                    height: int) -> Optional[Tuple[int, int, int]]:
+        """A cluster window ``(x, y, size)`` wholly in the region and clear of
+        targets, shrinking it until one fits; None if none does."""
+        for size in self.window_sizes:
+            x, y = self.anywhere(size, size, region_idx, width, height)
+            fits = (rect_sums(outside, x, y, size, size) == 0) & ~overlaps(
+                x, y, size, size, occupied, margin=0)
+            if fits.any():
+                k = np.argmax(fits)
+                return int(x[k]), int(y[k]), size
+        return None
+
+    def find_position(
+            self, h: int, w: int, outside: np.ndarray, occupied: np.ndarray,
+            candidates: Tuple[np.ndarray, np.ndarray]
+    ) -> Optional[Tuple[int, int]]:
+        """The first candidate corner where an (h, w) target fits."""
+        x, y = candidates
+        if len(x) == 0:
+            return None
+        fits = (rect_sums(outside, x, y, w, h) == 0) & ~overlaps(
+            x, y, w, h, occupied, self.margin)
+        if not fits.any():
+            return None
+        k = np.argmax(fits)
+        return int(x[k]), int(y[k])
+
+    def gaussian(self, h: int, w: int) -> np.ndarray:
+        """A rotated anisotropic Gaussian on [-1, 1]^2, min-max normalised:
+        (h, w) float32 in [0, 1]."""
+        sigma_x, sigma_y = self.rng.uniform(*self.sigma_range, size=2)
+        mu_x, mu_y = self.rng.uniform(*self.offset_range, size=2)
+        theta = np.deg2rad(self.rng.uniform(*self.angle_range))
+        xs = np.linspace(-1, 1, w)[None, :] - mu_x
+        ys = np.linspace(-1, 1, h)[:, None] - mu_y
+        xr = np.cos(theta) * xs - np.sin(theta) * ys
+        yr = np.sin(theta) * xs + np.cos(theta) * ys
+        g = np.exp(-(xr**2 / (2 * sigma_x**2) + yr**2 / (2 * sigma_y**2)))
+        span = g.max() - g.min()
+        g = (g - g.min()) / span if span > 0 else np.ones_like(g)
+        return g.astype(np.float32)
+
+    def paste(self, results: dict, patch: np.ndarray, x: int, y: int) -> None:
+        """Blend ``patch`` (h, w, C) into ``results['img']`` at (x, y)."""
+        img = results['img']
+        h, w = patch.shape[:2]
+        view = img[y:y + h, x:x + w]
+        patch = patch.reshape(view.shape)
+        if self.blend == 'hard':
+            view[...] = patch
+        else:
+            weight = self.rng.uniform(*self.intensity_range) * self.gaussian(
+                h, w)
+            if view.ndim == 3:
+                weight = weight[..., None]
+            top = (np.iinfo(img.dtype).max
+                   if np.issubdtype(img.dtype, np.integer) else np.inf)
+            view[...] = np.clip(view + weight * patch, 0, top).astype(
+                img.dtype)
+        if self.seg_fill is not None:
+            results['gt_seg_map'][y:y + h, x:x + w] = self.seg_fill
