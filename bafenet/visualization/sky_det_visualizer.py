@@ -55,8 +55,9 @@ class SkyDetLocalVisualizer(DetLocalVisualizer):
                 self.pasted_color if pasted else color
                 for pasted, color in zip(instances.pasted.tolist(), colors)
             ]
+        bboxes = instances.bboxes
         self.draw_bboxes(
-            instances.bboxes,
+            getattr(bboxes, 'tensor', bboxes),  # HorizontalBoxes in training
             edge_colors=colors,
             alpha=0.9,
             line_widths=self.line_width)

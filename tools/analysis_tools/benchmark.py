@@ -9,9 +9,13 @@ Modes:
 - ``bagcp``: the BAGCopyPaste transform alone against a straightforward
   per-pixel Python implementation of the same algorithm, on the same real
   samples.
+- ``exchange``: the head's forward (inference, no gradient) with the
+  config's cross-task exchange and with ``exchange_ratio=0``, on FPN
+  features of a 512x512 batch; the runs of both heads are interleaved.
 
     python tools/analysis_tools/benchmark.py pipeline --data-root DIR
     python tools/analysis_tools/benchmark.py bagcp --data-root DIR
+    python tools/analysis_tools/benchmark.py exchange
 """
 import argparse
 import copy
@@ -26,7 +30,7 @@ import torch
 from bagcp_reference import reference_bag_cp
 from mmengine.config import Config
 
-from bafenet.registry import DATASETS, TRANSFORMS
+from bafenet.registry import DATASETS, MODELS, TRANSFORMS
 from bafenet.utils import register_all_modules, set_data_root
 
 DEFAULT_CONFIG = 'configs/bafenet/bafenet_r18_fpn_20e_densesirst.py'
@@ -34,7 +38,7 @@ DEFAULT_CONFIG = 'configs/bafenet/bafenet_r18_fpn_20e_densesirst.py'
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('mode', choices=['pipeline', 'bagcp'])
+    parser.add_argument('mode', choices=['pipeline', 'bagcp', 'exchange'])
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument(
         '--data-root', default='data/SIRSTdevkit', help='SIRSTdevkit folder')
@@ -42,6 +46,11 @@ def parse_args():
     parser.add_argument(
         '--num-samples', type=int, default=64, help='samples per run')
     parser.add_argument('--repeat', type=int, default=3, help='timed runs')
+    parser.add_argument(
+        '--batch-size', type=int, default=2, help='exchange mode batch')
+    parser.add_argument(
+        '--shape', type=int, nargs=2, default=[512, 512],
+        help='exchange mode input H W')
     parser.add_argument('--json', help='also write the figures to this file')
     return parser.parse_args()
 
@@ -151,13 +160,57 @@ def bench_bagcp(args) -> dict:
     return figures
 
 
+def bench_exchange(args) -> dict:
+    cfg = Config.fromfile(args.config)
+    head_cfg = cfg.model.bbox_head
+    ratio = head_cfg.get('exchange_ratio')
+    if head_cfg.type != 'BAFEHead' or not ratio:
+        raise ValueError(f'{args.config}: needs a BAFEHead with an exchange')
+    torch.manual_seed(0)
+    heads = {
+        'p=0': MODELS.build(dict(head_cfg, exchange_ratio=0.0)).eval(),
+        f'p={ratio}': MODELS.build(head_cfg).eval(),
+    }
+    height, width = args.shape
+    feats = tuple(
+        torch.randn(args.batch_size, head_cfg.in_channels, height // s,
+                    width // s) for s in head_cfg.strides)
+    seconds = {name: [] for name in heads}
+    with torch.no_grad():
+        for name, head in heads.items():  # warm-up
+            head(feats)
+        for _ in range(args.repeat):
+            for name, head in heads.items():
+                start = time.perf_counter()
+                head(feats)
+                seconds[name].append(time.perf_counter() - start)
+    figures = {
+        name: summary([1000 * s for s in runs])
+        for name, runs in seconds.items()
+    }
+    figures['ratio'] = (figures[f'p={ratio}']['median'] /
+                        figures['p=0']['median'])
+    print(f'Head forward, batch {args.batch_size}, input {height}x{width}, '
+          f'{torch.get_num_threads()} thread(s), {args.repeat} runs '
+          f'({args.config})')
+    print(f'{"head":<10}{"ms":>10}{"min":>10}{"max":>10}')
+    for name in heads:
+        f = figures[name]
+        print(f'{name:<10}{f["median"]:>10.1f}{f["min"]:>10.1f}'
+              f'{f["max"]:>10.1f}')
+    print(f'exchange / no exchange: {figures["ratio"]:.3f}')
+    return figures
+
+
 def main():
     args = parse_args()
     register_all_modules()
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
-    figures = dict(pipeline=bench_pipeline, bagcp=bench_bagcp)[args.mode](
-        args)
+    if args.mode != 'exchange':  # data work is measured per worker
+        torch.set_num_threads(1)
+        cv2.setNumThreads(1)
+    figures = dict(
+        pipeline=bench_pipeline, bagcp=bench_bagcp,
+        exchange=bench_exchange)[args.mode](args)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(mode=args.mode, config=args.config, **figures), f,

@@ -1,5 +1,6 @@
 """BAG-CP: background-aware Gaussian copy-paste of small targets."""
-from typing import List, Optional, Sequence, Tuple
+import collections
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -31,6 +32,14 @@ def overlaps(x: np.ndarray, y: np.ndarray, w: int, h: int,
     x, y = x[:, None], y[:, None]
     return ((x - margin < rects[:, 2]) & (rects[:, 0] < x + w + margin) &
             (y - margin < rects[:, 3]) & (rects[:, 1] < y + h + margin)).any(1)
+
+
+class SourceTargets(NamedTuple):
+    """Targets to paste: patches (h, w, C) with their labels and ignore
+    flags, (N,) each."""
+    patches: List[np.ndarray]
+    labels: np.ndarray
+    ignore_flags: np.ndarray
 
 
 @TRANSFORMS.register_module()
@@ -87,7 +96,8 @@ class BAGCopyPaste(BaseTransform):
 
     Required keys: ``img``, ``gt_bboxes``, ``gt_bboxes_labels``,
     ``gt_ignore_flags``, ``gt_seg_map`` (unless ``sky_only=False``),
-    ``mix_results`` (one source sample with the same keys).
+    ``mix_results`` (one source sample with the same keys; empty once a
+    full source bank supplies the sources).
     Modified keys: ``img``, ``gt_bboxes``, ``gt_bboxes_labels``,
     ``gt_ignore_flags`` (and ``gt_seg_map`` with ``seg_fill``).
     Added keys: ``bag_cp_num_pasted``.
@@ -113,6 +123,13 @@ class BAGCopyPaste(BaseTransform):
         intensity_range (tuple[float]): Range of lambda.
         seg_fill (int, optional): Value written into ``gt_seg_map`` at
             pasted rectangles; None leaves the map unchanged.
+        source_bank_size (int): 0 takes the source from the second sample
+            that ``MultiImageMixDataset`` loads for every sample, as the
+            original does. N > 0 keeps the target patches of the last N
+            samples this worker processed (after their resize and flip, so
+            exactly what a loaded source would give) and, once N are kept,
+            draws the source among them instead of loading one: the second
+            load, which doubles the data pipeline's cost, is skipped.
         seed (int, optional): Seed of the numpy Generator. None seeds it
             from numpy's global generator, which mmengine seeds per
             dataloader worker. Each worker process adds its id to a given
@@ -139,6 +156,7 @@ class BAGCopyPaste(BaseTransform):
                  angle_range: Sequence[float] = (-90.0, 90.0),
                  intensity_range: Sequence[float] = (0.5, 1.0),
                  seg_fill: Optional[int] = None,
+                 source_bank_size: int = 0,
                  seed: Optional[int] = None) -> None:
         if blend not in ('gaussian', 'hard'):
             raise ValueError(f"blend must be 'gaussian' or 'hard', got "
@@ -161,6 +179,8 @@ class BAGCopyPaste(BaseTransform):
         self.angle_range = tuple(angle_range)
         self.intensity_range = tuple(intensity_range)
         self.seg_fill = seg_fill
+        self.source_bank_size = source_bank_size
+        self._bank = collections.deque(maxlen=max(source_bank_size, 1))
         self.seed = seed
         self._rng = None
 
@@ -177,28 +197,33 @@ class BAGCopyPaste(BaseTransform):
         return self._rng
 
     def get_indexes(self, dataset) -> List[int]:
-        """One random source index (``MultiImageMixDataset`` API)."""
+        """One random source index (``MultiImageMixDataset`` API), or none
+        once the source bank is full."""
+        if self.source_bank_size and len(
+                self._bank) == self.source_bank_size:
+            return []
         return [int(self.rng.integers(len(dataset)))]
 
     def transform(self, results: dict) -> dict:
         """Paste source targets into ``results``; see the class doc."""
         results['bag_cp_num_pasted'] = 0
+        source = self.source_targets(results)
+        if self.source_bank_size:
+            self._bank.append(self.targets_of(results))
         if self.prob < 1 and self.rng.random() >= self.prob:
             return results
-        source = results['mix_results'][0]
         region = self.paste_region(results)
-        src_boxes = source['gt_bboxes'].numpy()
-        if not region.any() or len(src_boxes) == 0:
+        if not region.any() or len(source.patches) == 0:
             return results
         num = int(
-            self.rng.integers(min(len(src_boxes), self.max_num_pasted) + 1))
+            self.rng.integers(
+                min(len(source.patches), self.max_num_pasted) + 1))
         if num == 0:
             return results
-        picked = self.rng.choice(len(src_boxes), num, replace=False)
-        patches = [self.crop(source['img'], src_boxes[i]) for i in picked]
+        picked = self.rng.choice(len(source.patches), num, replace=False)
+        patches = [source.patches[i] for i in picked]
         positions = self.place([p.shape[:2] for p in patches], region,
                                results['gt_bboxes'].numpy())
-
         placed = [(k, pos) for k, pos in enumerate(positions)
                   if pos is not None]
         if not placed:
@@ -213,11 +238,27 @@ class BAGCopyPaste(BaseTransform):
         results['gt_bboxes'] = boxes.cat(
             [boxes, type(boxes)(np.array(new_boxes, np.float32))])
         results['gt_bboxes_labels'] = np.concatenate(
-            [results['gt_bboxes_labels'], source['gt_bboxes_labels'][index]])
+            [results['gt_bboxes_labels'], source.labels[index]])
         results['gt_ignore_flags'] = np.concatenate(
-            [results['gt_ignore_flags'], source['gt_ignore_flags'][index]])
+            [results['gt_ignore_flags'], source.ignore_flags[index]])
         results['bag_cp_num_pasted'] = len(placed)
         return results
+
+    def source_targets(self, results: dict) -> 'SourceTargets':
+        """The targets to paste from: the mixed-in sample's, or, when that
+        was not loaded, a random entry of the source bank."""
+        if results.get('mix_results'):
+            return self.targets_of(results['mix_results'][0])
+        return self._bank[int(self.rng.integers(len(self._bank)))]
+
+    def targets_of(self, sample: dict) -> 'SourceTargets':
+        """A sample's target patches (large ones shrunk), labels and ignore
+        flags."""
+        return SourceTargets(
+            [self.crop(sample['img'], box)
+             for box in sample['gt_bboxes'].numpy()],
+            np.asarray(sample['gt_bboxes_labels']),
+            np.asarray(sample['gt_ignore_flags']))
 
     def paste_region(self, results: dict) -> np.ndarray:
         """Where targets may go: sky, or the whole image; (H, W) bool."""

@@ -3,6 +3,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .dilated_depthwise_conv import DilatedDepthwiseConv2d
+
 
 class LSKAttention(nn.Module):
     """The spatial attention map of an LSK block (Li et al., ICCV 2023).
@@ -20,8 +22,7 @@ class LSKAttention(nn.Module):
         super().__init__()
         self.conv_local = nn.Conv2d(
             channels, channels, 5, padding=2, groups=channels)
-        self.conv_wide = nn.Conv2d(
-            channels, channels, 7, padding=9, dilation=3, groups=channels)
+        self.conv_wide = DilatedDepthwiseConv2d(channels, 7, dilation=3)
         self.reduce_local = nn.Conv2d(channels, channels // 2, 1)
         self.reduce_wide = nn.Conv2d(channels, channels // 2, 1)
         self.conv_squeeze = nn.Conv2d(2, 2, 7, padding=3)

@@ -251,3 +251,30 @@ def test_real_config_pipeline_keeps_boxes_on_the_image(real_root):
             if n:
                 assert diff[inside].any()
     assert seen_flips == {True, False}
+
+
+def test_source_bank_replaces_the_second_load_once_full():
+    rng = np.random.default_rng(6)
+    sky = np.ones((64, 64), bool)
+    transform = BAGCopyPaste(source_bank_size=3, blend='hard', seed=0)
+    seen = []
+    for _ in range(3):
+        assert len(transform.get_indexes(range(10))) == 1
+        dst = make_sample(rng, 64, 64, 6, sky)
+        seen.append(dst)
+        run(transform, dst, make_sample(rng, 64, 64, 6, sky))
+    assert transform.get_indexes(range(10)) == []
+    known = [
+        s['img'][int(b[1]):int(b[3]), int(b[0]):int(b[2])]
+        for s in seen for b in s['gt_bboxes'].numpy()
+    ]
+    pasted_any = False
+    for _ in range(5):
+        dst = make_sample(rng, 64, 64, 0, sky)
+        dst['mix_results'] = []
+        out = transform(copy.deepcopy(dst))
+        for x1, y1, x2, y2 in pasted_boxes(out).astype(int):
+            patch = out['img'][y1:y2, x1:x2]
+            assert any(np.array_equal(patch, k) for k in known)
+            pasted_any = True
+    assert pasted_any
