@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 import torch
 from bagcp_reference import reference_bag_cp
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from bafenet.registry import DATASETS, MODELS, TRANSFORMS
 from bafenet.utils import register_all_modules, set_data_root
@@ -52,6 +52,11 @@ def parse_args():
         '--shape', type=int, nargs=2, default=[512, 512],
         help='exchange mode input H W')
     parser.add_argument('--json', help='also write the figures to this file')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, as key=value pairs')
     return parser.parse_args()
 
 
@@ -76,6 +81,8 @@ def train_datasets(args) -> Dict[str, object]:
     """The config's training dataset, with its copy-paste stage and with
     packing alone, over ``args.split``."""
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     set_data_root(cfg, args.data_root)
     mix_cfg = cfg.train_dataloader.dataset
     if mix_cfg.type != 'MultiImageMixDataset':
@@ -162,6 +169,8 @@ def bench_bagcp(args) -> dict:
 
 def bench_exchange(args) -> dict:
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     head_cfg = cfg.model.bbox_head
     ratio = head_cfg.get('exchange_ratio')
     if head_cfg.type != 'BAFEHead' or not ratio:

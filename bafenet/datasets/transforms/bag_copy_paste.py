@@ -1,5 +1,6 @@
 """BAG-CP: background-aware Gaussian copy-paste of small targets."""
 import collections
+import math
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
@@ -61,8 +62,8 @@ class BAGCopyPaste(BaseTransform):
        and pick ``n`` source boxes without replacement. A box of
        ``large_size`` px or more on a side is resized to ``shrink_size``.
     2. Place them in groups of ``cluster_size``. A group first looks for a
-       ``window_size`` window that lies wholly in the paste region and meets
-       no target; if none of ``num_candidates`` random windows fits, the
+       ``window_size`` window that lies wholly in the paste region and keeps
+       ``margin`` from every target; if none of ``num_candidates`` random windows fits, the
        window shrinks by ``window_step`` down to ``min_window_size``. Each
        target of the group then takes a random position inside the window;
        without a window, or if no position there fits, a random position
@@ -178,6 +179,11 @@ class BAGCopyPaste(BaseTransform):
         self.offset_range = tuple(offset_range)
         self.angle_range = tuple(angle_range)
         self.intensity_range = tuple(intensity_range)
+        # sigma_x, sigma_y, offset_x, offset_y, angle, lambda per target
+        self._blend_ranges = tuple(
+            np.array(bounds, np.float64) for bounds in zip(
+                self.sigma_range, self.sigma_range, self.offset_range,
+                self.offset_range, self.angle_range, self.intensity_range))
         self.seg_fill = seg_fill
         self.source_bank_size = source_bank_size
         self._bank = collections.deque(maxlen=max(source_bank_size, 1))
@@ -228,9 +234,15 @@ class BAGCopyPaste(BaseTransform):
                   if pos is not None]
         if not placed:
             return results
+        img = results['img']
+        top = (np.iinfo(img.dtype).max
+               if np.issubdtype(img.dtype, np.integer) else np.inf)
+        weights = (
+            self.blend_weights([patches[k].shape[:2] for k, _ in placed])
+            if self.blend == 'gaussian' else [None] * len(placed))
         new_boxes = []
-        for k, (x, y) in placed:
-            self.paste(results, patches[k], x, y)
+        for (k, (x, y)), weight in zip(placed, weights):
+            self.paste(results, patches[k], x, y, weight, top)
             h, w = patches[k].shape[:2]
             new_boxes.append([x, y, x + w, y + h])
         index = picked[[k for k, _ in placed]]
@@ -269,10 +281,10 @@ class BAGCopyPaste(BaseTransform):
     def crop(self, img: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The source pixels under ``box`` as (h, w, C), large ones shrunk."""
         height, width = img.shape[:2]
-        x1, y1 = np.floor(box[:2]).astype(int).clip(0, [width - 1,
-                                                       height - 1])
-        x2, y2 = np.ceil(box[2:]).astype(int).clip([x1 + 1, y1 + 1],
-                                                   [width, height])
+        x1 = min(max(math.floor(box[0]), 0), width - 1)
+        y1 = min(max(math.floor(box[1]), 0), height - 1)
+        x2 = min(max(math.ceil(box[2]), x1 + 1), width)
+        y2 = min(max(math.ceil(box[3]), y1 + 1), height)
         patch = img[y1:y2, x1:x2].reshape(y2 - y1, x2 - x1, -1)
         if max(patch.shape[:2]) >= self.large_size:
             channels = patch.shape[2]
@@ -304,18 +316,22 @@ class BAGCopyPaste(BaseTransform):
             window = (
                 self.find_window(outside, occupied, region_idx, width,
                                  height) if self.clustered else None)
+            # the window lies wholly in the region and clear of targets, so
+            # inside it only the group's own pastes can be in the way
+            in_group = np.empty((0, 4), int)
             for h, w in sizes[start:start + group]:
                 pos = None
                 if window is not None:
-                    pos = self.find_position(h, w, outside, occupied,
-                                             self.in_window(h, w, *window))
+                    pos = self.find_position(
+                        h, w, None, in_group, self.in_window(h, w, *window))
                 if pos is None:
                     pos = self.find_position(
                         h, w, outside, occupied,
                         self.anywhere(h, w, region_idx, width, height))
                 if pos is not None:
-                    occupied = np.vstack(
-                        [occupied, [pos[0], pos[1], pos[0] + w, pos[1] + h]])
+                    rect = [[pos[0], pos[1], pos[0] + w, pos[1] + h]]
+                    occupied = np.vstack([occupied, rect])
+                    in_group = np.vstack([in_group, rect])
                 positions.append(pos)
         return positions
 
@@ -341,62 +357,83 @@ class BAGCopyPaste(BaseTransform):
     def find_window(self, outside: np.ndarray, occupied: np.ndarray,
                     region_idx: np.ndarray, width: int,
                     height: int) -> Optional[Tuple[int, int, int]]:
-        """A cluster window ``(x, y, size)`` wholly in the region and clear of
-        targets, shrinking it until one fits; None if none does."""
+        """A cluster window ``(x, y, size)`` wholly in the region and, grown
+        by the margin, clear of targets, shrinking it until one fits; None if
+        none does."""
         for size in self.window_sizes:
             x, y = self.anywhere(size, size, region_idx, width, height)
             fits = (rect_sums(outside, x, y, size, size) == 0) & ~overlaps(
-                x, y, size, size, occupied, margin=0)
+                x, y, size, size, occupied, self.margin)
             if fits.any():
                 k = np.argmax(fits)
                 return int(x[k]), int(y[k]), size
         return None
 
     def find_position(
-            self, h: int, w: int, outside: np.ndarray, occupied: np.ndarray,
-            candidates: Tuple[np.ndarray, np.ndarray]
+            self, h: int, w: int, outside: Optional[np.ndarray],
+            occupied: np.ndarray, candidates: Tuple[np.ndarray, np.ndarray]
     ) -> Optional[Tuple[int, int]]:
-        """The first candidate corner where an (h, w) target fits."""
+        """The first candidate corner where an (h, w) target fits: wholly in
+        the region (unless ``outside`` is None: candidates known to be in
+        it) and, grown by the margin, clear of ``occupied``."""
         x, y = candidates
         if len(x) == 0:
             return None
-        fits = (rect_sums(outside, x, y, w, h) == 0) & ~overlaps(
-            x, y, w, h, occupied, self.margin)
+        fits = ~overlaps(x, y, w, h, occupied, self.margin)
+        if outside is not None:
+            fits &= rect_sums(outside, x, y, w, h) == 0
         if not fits.any():
             return None
         k = np.argmax(fits)
         return int(x[k]), int(y[k])
 
-    def gaussian(self, h: int, w: int) -> np.ndarray:
-        """A rotated anisotropic Gaussian on [-1, 1]^2, min-max normalised:
-        (h, w) float32 in [0, 1]."""
-        sigma_x, sigma_y = self.rng.uniform(*self.sigma_range, size=2)
-        mu_x, mu_y = self.rng.uniform(*self.offset_range, size=2)
-        theta = np.deg2rad(self.rng.uniform(*self.angle_range))
-        xs = np.linspace(-1, 1, w)[None, :] - mu_x
-        ys = np.linspace(-1, 1, h)[:, None] - mu_y
-        xr = np.cos(theta) * xs - np.sin(theta) * ys
-        yr = np.sin(theta) * xs + np.cos(theta) * ys
-        g = np.exp(-(xr**2 / (2 * sigma_x**2) + yr**2 / (2 * sigma_y**2)))
-        span = g.max() - g.min()
-        g = (g - g.min()) / span if span > 0 else np.ones_like(g)
-        return g.astype(np.float32)
+    def blend_weights(self, sizes: List[Tuple[int, int]]) -> List[np.ndarray]:
+        """``lambda * G`` for targets of the given (h, w), float32 (h, w)
+        each, computed for all targets in one vectorised pass.
 
-    def paste(self, results: dict, patch: np.ndarray, x: int, y: int) -> None:
-        """Blend ``patch`` (h, w, C) into ``results['img']`` at (x, y)."""
+        G is a rotated anisotropic Gaussian on the patch's [-1, 1]^2 grid,
+        min-max normalised to [0, 1]; its sigmas, centre offsets and angle
+        and lambda are drawn per target.
+        """
+        heights = np.array([h for h, _ in sizes])
+        widths = np.array([w for _, w in sizes])
+        lows, highs = self._blend_ranges
+        sigma_x, sigma_y, mu_x, mu_y, angle, lam = self.rng.uniform(
+            lows, highs, size=(len(sizes), 6)).T[:, :, None, None]
+        grid = np.arange(max(heights.max(), widths.max()), dtype=np.float32)
+        xs = grid[None, None, :] * (2 / np.maximum(widths - 1, 1))[:, None,
+                                                                    None]
+        ys = grid[None, :, None] * (2 / np.maximum(heights - 1, 1))[:, None,
+                                                                     None]
+        xs, ys = xs - (1 + mu_x), ys - (1 + mu_y)
+        theta = np.radians(angle)
+        cos, sin = np.cos(theta), np.sin(theta)
+        xr, yr = cos * xs - sin * ys, sin * xs + cos * ys
+        g = np.exp(-(xr * xr * (0.5 / sigma_x**2) + yr * yr *
+                     (0.5 / sigma_y**2)))
+        valid = ((grid[None, :, None] < heights[:, None, None]) &
+                 (grid[None, None, :] < widths[:, None, None]))
+        low = np.where(valid, g, np.inf).min(axis=(1, 2), keepdims=True)
+        high = np.where(valid, g, -np.inf).max(axis=(1, 2), keepdims=True)
+        span = high - low
+        g = np.where(span > 0, (g - low) / np.where(span > 0, span, 1), 1.0)
+        g = (g * lam).astype(np.float32)
+        return [g[k, :h, :w] for k, (h, w) in enumerate(sizes)]
+
+    def paste(self, results: dict, patch: np.ndarray, x: int, y: int,
+              weight: Optional[np.ndarray], top: float) -> None:
+        """Blend ``patch`` (h, w, C) into ``results['img']`` at (x, y): add
+        ``weight * patch`` (h, w) clipped at ``top``, or copy it when
+        ``weight`` is None."""
         img = results['img']
         h, w = patch.shape[:2]
         view = img[y:y + h, x:x + w]
         patch = patch.reshape(view.shape)
-        if self.blend == 'hard':
+        if weight is None:
             view[...] = patch
         else:
-            weight = self.rng.uniform(*self.intensity_range) * self.gaussian(
-                h, w)
             if view.ndim == 3:
                 weight = weight[..., None]
-            top = (np.iinfo(img.dtype).max
-                   if np.issubdtype(img.dtype, np.integer) else np.inf)
             view[...] = np.clip(view + weight * patch, 0, top).astype(
                 img.dtype)
         if self.seg_fill is not None:

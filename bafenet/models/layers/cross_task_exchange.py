@@ -74,7 +74,10 @@ class CrossTaskExchange(nn.Module):
 
     def channel_scores(self, x: Tensor) -> Tensor:
         """Scores in (0, 1) of the channels of x (B, C, H, W): (B, C)."""
-        return (x * self.scorer(x)).mean(dim=(2, 3)).sigmoid()
+        attn = self.scorer(x)
+        # mean_HW(x * attn) as a batched dot product: no (B, C, H, W) product
+        dot = torch.linalg.vecdot(x.flatten(2), attn.flatten(2))
+        return (dot / attn[0, 0].numel()).sigmoid()
 
     def select(self, x: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
         """Indices (B, k), ascending, of the channels to exchange, and their

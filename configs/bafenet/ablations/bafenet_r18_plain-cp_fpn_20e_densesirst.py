@@ -8,6 +8,7 @@ train_dataloader = dict(
             type='BAGCopyPaste',
             sky_only=False,
             blend='hard',
-            clustered=False),
+            clustered=False,
+            source_bank_size=64),
         dict(type='PackDetInputs')
     ]))
