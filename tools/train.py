@@ -1,14 +1,12 @@
 """Train a detector: ``python tools/train.py CONFIG [options]``."""
 import argparse
 import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from bafenet.utils import (register_all_modules, set_data_root,
-                           use_gloo_without_cuda)
+from bafenet.utils import load_tool_config, register_all_modules
 
 
 def parse_args():
@@ -58,20 +56,8 @@ def main():
     args = parse_args()
     register_all_modules(init_default_scope=False)
 
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.data_root is not None:
-        set_data_root(cfg, args.data_root)
-    use_gloo_without_cuda(cfg)
-
-    # work_dir: command line > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args.config, args.cfg_options, args.data_root,
+                           args.work_dir, args.launcher)
 
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'

@@ -1,8 +1,8 @@
 from .checkpoint import register_checkpoint_safe_globals
-from .config import set_data_root, use_gloo_without_cuda
+from .config import load_tool_config, set_data_root, use_gloo_without_cuda
 from .setup_env import register_all_modules
 
 __all__ = [
-    'register_all_modules', 'register_checkpoint_safe_globals',
-    'set_data_root', 'use_gloo_without_cuda'
+    'load_tool_config', 'register_all_modules',
+    'register_checkpoint_safe_globals', 'set_data_root', 'use_gloo_without_cuda'
 ]

@@ -1,4 +1,7 @@
 """Config helpers shared by the command-line tools."""
+import os.path as osp
+from typing import Optional
+
 import torch
 from mmengine.config import Config
 
@@ -43,3 +46,30 @@ def use_gloo_without_cuda(cfg: Config) -> None:
     if not torch.cuda.is_available() and cfg.get('env_cfg', {}).get(
             'dist_cfg', {}).get('backend') == 'nccl':
         cfg.env_cfg.dist_cfg.backend = 'gloo'
+
+
+def load_tool_config(config: str,
+                     cfg_options: Optional[dict] = None,
+                     data_root: Optional[str] = None,
+                     work_dir: Optional[str] = None,
+                     launcher: str = 'none') -> Config:
+    """The config as ``tools/train.py`` and ``tools/test.py`` run it.
+
+    Applies ``--cfg-options``, ``--data-root`` and the launcher, switches
+    distributed runs to gloo on machines without CUDA, and sets the work
+    directory: the given one, else the config's, else
+    ``./work_dirs/<config name>``.
+    """
+    cfg = Config.fromfile(config)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    if data_root is not None:
+        set_data_root(cfg, data_root)
+    use_gloo_without_cuda(cfg)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
+    return cfg

@@ -1,5 +1,4 @@
 """Dilated depthwise convolution with a fast CPU path."""
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
