@@ -5,7 +5,7 @@ supports, and names the package to fix otherwise.
 """
 from importlib.metadata import PackageNotFoundError, version as _dist_version
 
-from mmengine.utils import digit_version
+from packaging.version import Version
 
 from .version import __version__
 
@@ -36,7 +36,7 @@ def check_versions(installed=None):
             found = installed.get(name)
         if found is None:
             problems.append(f'{name} is not installed')
-        elif not digit_version(low) <= digit_version(found) < digit_version(high):
+        elif not Version(low) <= Version(found) < Version(high):
             problems.append(f'{name} {found} is installed, but bafenet needs '
                             f'{low} <= {name} < {high}')
     if problems:

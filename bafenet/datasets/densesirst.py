@@ -25,8 +25,7 @@ class DatasetError(ValueError):
         tail = f'\n  ... and {more} more' if more > 0 else ''
         super().__init__(
             f'{len(self.problems)} problem(s) in the dataset:\n  {listed}'
-            f'{tail}\nRun `python tools/misc/check_dataset.py DATA_ROOT` for '
-            'a full report.')
+            f'{tail}')
 
 
 class SampleError(ValueError):

@@ -261,6 +261,10 @@ class BAGCopyPaste(BaseTransform):
         was not loaded, a random entry of the source bank."""
         if results.get('mix_results'):
             return self.targets_of(results['mix_results'][0])
+        if not self._bank:
+            raise KeyError(
+                'BAGCopyPaste needs a source sample in results["mix_results"]'
+                ': use it in the pipeline of a MultiImageMixDataset')
         return self._bank[int(self.rng.integers(len(self._bank)))]
 
     def targets_of(self, sample: dict) -> 'SourceTargets':
@@ -279,13 +283,14 @@ class BAGCopyPaste(BaseTransform):
         return results['gt_seg_map'] == self.sky_label
 
     def crop(self, img: np.ndarray, box: np.ndarray) -> np.ndarray:
-        """The source pixels under ``box`` as (h, w, C), large ones shrunk."""
+        """A copy of the source pixels under ``box`` as (h, w, C), large ones
+        shrunk (a copy, so that a banked patch does not keep its frame)."""
         height, width = img.shape[:2]
         x1 = min(max(math.floor(box[0]), 0), width - 1)
         y1 = min(max(math.floor(box[1]), 0), height - 1)
         x2 = min(max(math.ceil(box[2]), x1 + 1), width)
         y2 = min(max(math.ceil(box[3]), y1 + 1), height)
-        patch = img[y1:y2, x1:x2].reshape(y2 - y1, x2 - x1, -1)
+        patch = img[y1:y2, x1:x2].reshape(y2 - y1, x2 - x1, -1).copy()
         if max(patch.shape[:2]) >= self.large_size:
             channels = patch.shape[2]
             patch = cv2.resize(patch, (self.shrink_size, self.shrink_size),

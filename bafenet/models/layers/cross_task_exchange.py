@@ -80,8 +80,9 @@ class CrossTaskExchange(nn.Module):
         return (dot / attn[0, 0].numel()).sigmoid()
 
     def select(self, x: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
-        """Indices (B, k), ascending, of the channels to exchange, and their
-        scores (B, k) when they should weight the exchanged values."""
+        """Indices (B, k), ascending, of the channels of x (B, C, H, W) to
+        exchange, and their scores (B, k) when they should weight the
+        exchanged values. Static mode reads only B."""
         if self.mode == 'static':
             return self.static_index.expand(x.shape[0], -1), None
         scores = self.channel_scores(x)
@@ -94,7 +95,9 @@ class CrossTaskExchange(nn.Module):
         if self.num_exchanged == 0:
             return a, b
         # one scorer pass for both tasks
-        index, weight = self.select(torch.cat([a, b]))
+        index, weight = self.select(
+            torch.cat([a, b]) if self.mode == 'dynamic' else a.new_empty(
+                2 * a.shape[0], 0, 0, 0))
         index_a, index_b = index.chunk(2)
         sent_a, sent_b = gather_channels(a, index_a), gather_channels(
             b, index_b)

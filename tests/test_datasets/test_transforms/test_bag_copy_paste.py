@@ -278,3 +278,10 @@ def test_source_bank_replaces_the_second_load_once_full():
             assert any(np.array_equal(patch, k) for k in known)
             pasted_any = True
     assert pasted_any
+
+
+def test_without_a_source_the_error_says_what_to_do():
+    rng = np.random.default_rng(7)
+    dst = make_sample(rng, 32, 32, 2, np.ones((32, 32), bool))
+    with pytest.raises(KeyError, match='MultiImageMixDataset'):
+        BAGCopyPaste(seed=0)(dst)
