@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Multi-process testing with torchrun:
 #   bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
-# NNODES, NODE_RANK, MASTER_ADDR and PORT configure multi-node runs.
+# NNODES, NODE_RANK, MASTER_ADDR and PORT configure multi-node runs; PYTHON
+# names the interpreter (default: python, e.g. that of the active .venv).
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
@@ -11,7 +12,7 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-torchrun \
+${PYTHON:-python} -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

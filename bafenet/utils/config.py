@@ -40,12 +40,24 @@ def set_data_root(cfg: Config, data_root: str) -> int:
     return changed
 
 
-def use_gloo_without_cuda(cfg: Config) -> None:
-    """Use the gloo backend for distributed runs on machines without CUDA
-    (nccl needs GPUs), so that ``--launcher pytorch`` also works on CPU."""
-    if not torch.cuda.is_available() and cfg.get('env_cfg', {}).get(
-            'dist_cfg', {}).get('backend') == 'nccl':
-        cfg.env_cfg.dist_cfg.backend = 'gloo'
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Make ``--launcher pytorch`` work on machines without CUDA.
+
+    nccl needs GPUs, so the backend becomes gloo; DDP must not be given a
+    device id for a CPU model; and mmengine's pytorch launcher calls
+    ``torch.cuda.set_device``, so the gloo process group is started here
+    (from torchrun's environment), and the Runner, finding it, skips its own
+    start.
+    """
+    if torch.cuda.is_available() or cfg.get('launcher', 'none') == 'none':
+        return
+    cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel', broadcast_buffers=False)
+    cfg.model_wrapper_cfg.device_ids = None
+    if cfg.launcher == 'pytorch' and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend='gloo')
 
 
 def load_tool_config(config: str,
@@ -55,9 +67,9 @@ def load_tool_config(config: str,
                      launcher: str = 'none') -> Config:
     """The config as ``tools/train.py`` and ``tools/test.py`` run it.
 
-    Applies ``--cfg-options``, ``--data-root`` and the launcher, switches
-    distributed runs to gloo on machines without CUDA, and sets the work
-    directory: the given one, else the config's, else
+    Applies ``--cfg-options``, ``--data-root`` and the launcher, prepares
+    distributed runs on machines without CUDA (:func:`setup_cpu_distributed`)
+    and sets the work directory: the given one, else the config's, else
     ``./work_dirs/<config name>``.
     """
     cfg = Config.fromfile(config)
@@ -66,7 +78,7 @@ def load_tool_config(config: str,
         cfg.merge_from_dict(cfg_options)
     if data_root is not None:
         set_data_root(cfg, data_root)
-    use_gloo_without_cuda(cfg)
+    setup_cpu_distributed(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
