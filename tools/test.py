@@ -15,7 +15,8 @@ from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from bafenet.utils import load_tool_config, register_all_modules
+from bafenet.utils import (load_tool_config, register_all_modules,
+                           setup_cpu_distributed)
 
 
 def parse_args():
@@ -70,6 +71,7 @@ def main():
 
     cfg = load_tool_config(args.config, args.cfg_options, args.data_root,
                            args.work_dir, args.launcher)
+    setup_cpu_distributed(cfg)
 
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:

@@ -6,7 +6,8 @@ from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from bafenet.utils import load_tool_config, register_all_modules
+from bafenet.utils import (load_tool_config, register_all_modules,
+                           setup_cpu_distributed)
 
 
 def parse_args():
@@ -58,6 +59,7 @@ def main():
 
     cfg = load_tool_config(args.config, args.cfg_options, args.data_root,
                            args.work_dir, args.launcher)
+    setup_cpu_distributed(cfg)
 
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'

@@ -60,6 +60,18 @@ def setup_cpu_distributed(cfg: Config) -> None:
         torch.distributed.init_process_group(backend='gloo')
 
 
+def load_config(config: str,
+                cfg_options: Optional[dict] = None,
+                data_root: Optional[str] = None) -> Config:
+    """A config file with ``--cfg-options`` and ``--data-root`` applied."""
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if data_root is not None:
+        set_data_root(cfg, data_root)
+    return cfg
+
+
 def load_tool_config(config: str,
                      cfg_options: Optional[dict] = None,
                      data_root: Optional[str] = None,
@@ -67,18 +79,12 @@ def load_tool_config(config: str,
                      launcher: str = 'none') -> Config:
     """The config as ``tools/train.py`` and ``tools/test.py`` run it.
 
-    Applies ``--cfg-options``, ``--data-root`` and the launcher, prepares
-    distributed runs on machines without CUDA (:func:`setup_cpu_distributed`)
-    and sets the work directory: the given one, else the config's, else
+    Applies ``--cfg-options``, ``--data-root`` and the launcher, and sets
+    the work directory: the given one, else the config's, else
     ``./work_dirs/<config name>``.
     """
-    cfg = Config.fromfile(config)
+    cfg = load_config(config, cfg_options, data_root)
     cfg.launcher = launcher
-    if cfg_options is not None:
-        cfg.merge_from_dict(cfg_options)
-    if data_root is not None:
-        set_data_root(cfg, data_root)
-    setup_cpu_distributed(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:

@@ -39,7 +39,7 @@ def random_sky_pixel(rng, sky_pixels):
     return int(x), int(y)
 
 
-def find(rng, sky, occupied, candidates, w, h, margin, max_trials):
+def find(sky, occupied, candidates, w, h, margin, max_trials):
     for _ in range(max_trials):
         x, y = candidates()
         if x >= 0 and y >= 0 and rect_is_free(sky, occupied, x, y, w, h,
@@ -108,7 +108,7 @@ def reference_bag_cp(results, rng, max_trials=100, cluster_size=5,
                     x, y = random_sky_pixel(rng, sky_pixels)
                     return min(x, width - size), min(y, height - size)
 
-                corner = find(rng, sky, occupied, window_corner, size, size,
+                corner = find(sky, occupied, window_corner, size, size,
                               0, max_trials)
                 if corner:
                     window = (*corner, size)
@@ -117,7 +117,7 @@ def reference_bag_cp(results, rng, max_trials=100, cluster_size=5,
         if window and window[2] >= max(h, w):
             wx, wy, size = window
             position = find(
-                rng, sky, occupied, lambda:
+                sky, occupied, lambda:
                 (wx + int(rng.integers(size - w + 1)), wy + int(
                     rng.integers(size - h + 1))), w, h, margin, max_trials)
         if position is None:
@@ -126,7 +126,7 @@ def reference_bag_cp(results, rng, max_trials=100, cluster_size=5,
                 x, y = random_sky_pixel(rng, sky_pixels)
                 return min(x, width - w), min(y, height - h)
 
-            position = find(rng, sky, occupied, anywhere, w, h, margin,
+            position = find(sky, occupied, anywhere, w, h, margin,
                             max_trials)
         if position is None:
             continue

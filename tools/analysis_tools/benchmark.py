@@ -28,10 +28,10 @@ import cv2
 import numpy as np
 import torch
 from bagcp_reference import reference_bag_cp
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from bafenet.registry import DATASETS, MODELS, TRANSFORMS
-from bafenet.utils import register_all_modules, set_data_root
+from bafenet.utils import load_config, register_all_modules
 
 DEFAULT_CONFIG = 'configs/bafenet/bafenet_r18_fpn_20e_densesirst.py'
 
@@ -80,10 +80,7 @@ def summary(rates: List[float]) -> Dict[str, float]:
 def train_datasets(args) -> Dict[str, object]:
     """The config's training dataset, with its copy-paste stage and with
     packing alone, over ``args.split``."""
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    set_data_root(cfg, args.data_root)
+    cfg = load_config(args.config, args.cfg_options, args.data_root)
     mix_cfg = cfg.train_dataloader.dataset
     if mix_cfg.type != 'MultiImageMixDataset':
         raise ValueError(f'{args.config}: expected a MultiImageMixDataset '
@@ -168,9 +165,7 @@ def bench_bagcp(args) -> dict:
 
 
 def bench_exchange(args) -> dict:
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     head_cfg = cfg.model.bbox_head
     ratio = head_cfg.get('exchange_ratio')
     if head_cfg.type != 'BAFEHead' or not ratio:

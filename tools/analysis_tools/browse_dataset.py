@@ -14,10 +14,10 @@ import os.path as osp
 import cv2
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from bafenet.registry import DATASETS, VISUALIZERS
-from bafenet.utils import register_all_modules, set_data_root
+from bafenet.utils import load_config, register_all_modules
 
 
 def parse_args():
@@ -46,11 +46,7 @@ def keep_paste_count(pipeline: list) -> None:
 def main():
     args = parse_args()
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.data_root:
-        set_data_root(cfg, args.data_root)
+    cfg = load_config(args.config, args.cfg_options, args.data_root)
     dataset_cfg = cfg.train_dataloader.dataset
     keep_paste_count(dataset_cfg.get('pipeline', []))
     np.random.seed(args.seed)

@@ -14,10 +14,10 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 from mmengine.analysis import get_model_complexity_info
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from bafenet.registry import MODELS
-from bafenet.utils import register_all_modules
+from bafenet.utils import load_config, register_all_modules
 
 
 def parse_args():
@@ -58,9 +58,7 @@ def breakdown(model: nn.Module) -> 'OrderedDict[str, int]':
 def main():
     args = parse_args()
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model).eval()
     inputs = torch.zeros(1, 3, *args.shape)
