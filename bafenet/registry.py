@@ -57,7 +57,8 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
 PARAM_SCHEDULERS = Registry(
     'parameter scheduler', parent=MMDET_PARAM_SCHEDULERS)
 
-METRICS = Registry('metric', parent=MMDET_METRICS)
+METRICS = Registry(
+    'metric', parent=MMDET_METRICS, locations=['bafenet.evaluation'])
 EVALUATOR = Registry('evaluator', parent=MMDET_EVALUATOR)
 
 TASK_UTILS = Registry('task util', parent=MMDET_TASK_UTILS)

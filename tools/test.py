@@ -1,12 +1,18 @@
 """Test (and evaluate) a detector: ``python tools/test.py CONFIG CHECKPOINT``.
 
-Besides mmdet's options, the metrics are written as ``metrics.json`` into the
-work directory, naming the config, the checkpoint and the dataset split.
+The config's evaluator (``DenseSIRSTMetric``: every figure of
+``docs/evaluation.md``) prints one table; the figures are also written as
+``metrics.json`` into the work directory, naming the config, the checkpoint
+and the dataset split. A figure that is undefined (the best-F1 threshold
+without any detection) is written as null. ``--show-dir`` writes, per image,
+the ground truth beside the predictions, each over its sky map.
 """
 import argparse
 import json
+import math
 import os
 import os.path as osp
+from typing import Optional
 
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
@@ -65,6 +71,12 @@ def test_split(cfg: Config) -> str:
     return osp.join(dataset.get('data_root', ''), dataset.get('ann_file', ''))
 
 
+def json_number(value) -> Optional[float]:
+    """A metric value as a JSON number; NaN (undefined) becomes None."""
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=False)
@@ -92,10 +104,10 @@ def main():
             config=args.config,
             checkpoint=args.checkpoint,
             split=test_split(cfg),
-            metrics={k: float(v) for k, v in metrics.items()})
+            metrics={k: json_number(v) for k, v in metrics.items()})
         out_path = osp.join(cfg.work_dir, 'metrics.json')
         with open(out_path, 'w') as f:
-            json.dump(report, f, indent=2)
+            json.dump(report, f, indent=2, allow_nan=False)
         runner.logger.info(f'metrics written to {out_path}')
 
 

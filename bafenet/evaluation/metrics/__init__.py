@@ -1,0 +1,3 @@
+from .densesirst_metric import DenseSIRSTMetric
+
+__all__ = ['DenseSIRSTMetric']

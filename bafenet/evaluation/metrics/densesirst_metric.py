@@ -1,0 +1,214 @@
+"""Every figure the field reports for DenseSIRST, from one evaluation run."""
+from collections import OrderedDict
+from typing import List, Optional, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+from mmseg.evaluation.metrics import IoUMetric
+
+from bafenet.registry import METRICS
+from ..functional import (best_f1, concat_matches, match_detections,
+                          match_targets, prf1_at, voc_ap)
+
+
+@METRICS.register_module()
+class DenseSIRSTMetric(BaseMetric):
+    """Box AP, precision/recall/F1, target Pd/Fa and sky segmentation quality.
+
+    All figures come from one pass over the predictions (see
+    ``docs/evaluation.md`` for the exact definitions):
+
+    - ``mAP07``/``recall07`` and ``mAP12``/``recall12``: VOC AP at
+      ``iou_thr`` with 11-point (VOC2007) and area (VOC2012) interpolation,
+      computed by mmdet's ``tpfp_default`` and ``average_precision`` with the
+      legacy ``+1`` coordinates, as mmdet's ``VOCMetric``; the recall is the
+      one reached with all detections. Means over the classes with ground
+      truth.
+    - ``precision``, ``recall``, ``F1`` of the boxes (same IoU matching, all
+      classes pooled) at ``score_thr``; ``best_F1`` and its threshold
+      ``best_F1_thr``, with ``best_F1_precision`` and ``best_F1_recall``.
+    - ``Pd``: the fraction of ground-truth targets whose box centre lies
+      within ``centroid_dist`` px of the centre of a predicted box scoring
+      ``>= score_thr`` (one match per target). ``Fa_per_image``: unmatched
+      kept predictions per image. ``Fa_per_mpixel``: pixels covered by their
+      boxes per 10^6 image pixels.
+    - ``sky_IoU``, ``others_IoU``, their mean ``sky_mIoU`` and
+      ``sky_pixel_acc`` of the predicted sky map (``pred_sem_seg``) against
+      the annotated one, accumulated over the dataset as mmseg's
+      ``IoUMetric``. Only for models with a sky branch.
+
+    Args:
+        iou_thr (float): IoU of a box match. Defaults to 0.5.
+        score_thr (float): Score threshold of precision/recall/F1 and of
+            Pd/Fa. Defaults to 0.3.
+        centroid_dist (float): Largest centroid distance (px, inclusive) of a
+            target match. Defaults to 3.
+        seg_ignore_index (int): Sky-map value excluded from the segmentation
+            figures. Defaults to 255.
+        collect_device (str): Device for gathering results across ranks,
+            ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Prefix of the metric names. Defaults to None
+            (plain names such as ``mAP07``).
+    """
+    default_prefix: Optional[str] = None
+
+    def __init__(self,
+                 iou_thr: float = 0.5,
+                 score_thr: float = 0.3,
+                 centroid_dist: float = 3.,
+                 seg_ignore_index: int = 255,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.iou_thr = iou_thr
+        self.score_thr = score_thr
+        self.centroid_dist = centroid_dist
+        self.seg_ignore_index = seg_ignore_index
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """Keep what the metrics need of each sample, as numpy arrays.
+
+        Args:
+            data_batch (dict): The batch from the dataloader (unused).
+            data_samples (Sequence[dict]): Samples with ``gt_instances``,
+                ``pred_instances``, ``ori_shape`` and, for the sky figures,
+                ``gt_sem_seg`` and ``pred_sem_seg``.
+        """
+        for sample in data_samples:
+            gt = sample['gt_instances']
+            ignored = sample.get('ignored_instances', {})
+            pred = sample['pred_instances']
+            result = dict(
+                img_shape=tuple(sample['ori_shape'][:2]),
+                gt_bboxes=gt['bboxes'].cpu().numpy(),
+                gt_labels=gt['labels'].cpu().numpy(),
+                ignore_bboxes=_numpy(ignored, 'bboxes', (0, 4)),
+                ignore_labels=_numpy(ignored, 'labels', (0, )),
+                pred_bboxes=pred['bboxes'].cpu().numpy(),
+                pred_scores=pred['scores'].cpu().numpy(),
+                pred_labels=pred['labels'].cpu().numpy())
+            if 'pred_sem_seg' in sample and 'gt_sem_seg' in sample:
+                pred_seg = sample['pred_sem_seg']['sem_seg'].squeeze(0)
+                gt_seg = sample['gt_sem_seg']['sem_seg'].squeeze(0)
+                if pred_seg.shape != gt_seg.shape:
+                    raise ValueError(
+                        f'{sample.get("img_path", "a sample")}: predicted sky '
+                        f'map {tuple(pred_seg.shape)} and annotated sky map '
+                        f'{tuple(gt_seg.shape)} differ in size')
+                areas = IoUMetric.intersect_and_union(
+                    pred_seg.cpu(), gt_seg.cpu().to(pred_seg.dtype),
+                    len(self.dataset_meta['seg_classes']),
+                    self.seg_ignore_index)
+                result['seg_areas'] = np.stack([a.numpy() for a in areas])
+            self.results.append(result)
+
+    def compute_metrics(self, results: List[dict]) -> dict:
+        """Compute every figure from the gathered per-image results.
+
+        Args:
+            results (list[dict]): Outputs of :meth:`process`, all ranks.
+
+        Returns:
+            dict: The figures, keyed as described in the class docstring.
+        """
+        metrics = OrderedDict()
+        metrics.update(self._box_metrics(results))
+        metrics.update(self._target_metrics(results))
+        seg_areas = [r['seg_areas'] for r in results if 'seg_areas' in r]
+        if seg_areas:
+            metrics.update(self._sky_metrics(np.sum(seg_areas, axis=0)))
+        MMLogger.get_current_instance().info(
+            '\n' + self.format_table(metrics, len(results)))
+        return metrics
+
+    def _box_metrics(self, results: List[dict]) -> dict:
+        matches = []
+        for label in range(len(self.dataset_meta['classes'])):
+            dets = [
+                np.hstack([
+                    r['pred_bboxes'][r['pred_labels'] == label],
+                    r['pred_scores'][r['pred_labels'] == label, None]
+                ]) for r in results
+            ]
+            gts = [r['gt_bboxes'][r['gt_labels'] == label] for r in results]
+            gts_ignore = [
+                r['ignore_bboxes'][r['ignore_labels'] == label]
+                for r in results
+            ]
+            matches.append(
+                match_detections(dets, gts, gts_ignore, self.iou_thr))
+
+        metrics = OrderedDict()
+        with_gt = [m for m in matches if m.num_gts > 0]
+        for key, mode in (('07', '11points'), ('12', 'area')):
+            aps, recalls = zip(*[voc_ap(m, mode) for m in with_gt]) \
+                if with_gt else ((0., ), (0., ))
+            metrics[f'mAP{key}'] = float(np.mean(aps))
+            metrics[f'recall{key}'] = float(np.mean(recalls))
+
+        pooled = concat_matches(matches)
+        at_thr = prf1_at(pooled, self.score_thr)
+        best = best_f1(pooled)
+        metrics.update(
+            precision=at_thr.precision,
+            recall=at_thr.recall,
+            F1=at_thr.f1,
+            score_thr=at_thr.score_thr,
+            best_F1=best.f1,
+            best_F1_thr=best.score_thr,
+            best_F1_precision=best.precision,
+            best_F1_recall=best.recall)
+        return metrics
+
+    def _target_metrics(self, results: List[dict]) -> dict:
+        per_image = [
+            match_targets(r['pred_bboxes'], r['pred_scores'], r['gt_bboxes'],
+                          r['ignore_bboxes'], r['img_shape'], self.score_thr,
+                          self.centroid_dist) for r in results
+        ]
+        counts = np.array(per_image, dtype=np.float64).sum(axis=0)
+        targets, detected, false, false_pixels, pixels = counts
+        return OrderedDict(
+            Pd=detected / targets if targets else 0.,
+            Fa_per_image=false / max(len(results), 1),
+            Fa_per_mpixel=false_pixels / pixels * 1e6 if pixels else 0.,
+            centroid_dist=float(self.centroid_dist))
+
+    def _sky_metrics(self, areas: np.ndarray) -> dict:
+        """Sky figures from summed (4, C) intersect/union/pred/label areas."""
+        intersect, union, _, label = areas
+        iou = intersect / np.maximum(union, 1)
+        names = self.dataset_meta['seg_classes']
+        metrics = OrderedDict(
+            (f'{name}_IoU', float(iou[i])) for i, name in enumerate(names))
+        metrics['sky_mIoU'] = float(iou.mean())
+        metrics['sky_pixel_acc'] = float(intersect.sum() /
+                                         max(label.sum(), 1))
+        return metrics
+
+    def format_table(self, metrics: dict, num_images: int) -> str:
+        """The figures as one text table, with the thresholds they used.
+
+        Args:
+            metrics (dict): Output of :meth:`compute_metrics`.
+            num_images (int): Images evaluated.
+
+        Returns:
+            str: The table.
+        """
+        rows = [('images', str(num_images))]
+        rows += [(key, f'{value:.4f}') for key, value in metrics.items()]
+        rows.append(('iou_thr', f'{self.iou_thr:g}'))
+        width = max(len(key) for key, _ in rows)
+        rule = '-' * (width + 12)
+        lines = [rule] + [f'{key:<{width}}  {value:>8}' for key, value in rows]
+        return '\n'.join(lines + [rule])
+
+
+def _numpy(instances, key: str, empty_shape: tuple) -> np.ndarray:
+    """``instances[key]`` as numpy, or an empty array without it."""
+    if key in instances:
+        return instances[key].cpu().numpy()
+    return np.zeros(empty_shape, dtype=np.float32 if len(empty_shape) > 1
+                    else np.int64)
