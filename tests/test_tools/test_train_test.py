@@ -98,6 +98,13 @@ def test_test_tool_evaluates_the_checkpoint(trained, real_root):
     assert metrics['sky_IoU'] > 0 or metrics['others_IoU'] > 0
     pictures = list(out_dir.glob('*/vis/*.png'))
     assert len(pictures) == 4
+    for picture in pictures:
+        # Ground truth on the left, predictions on the right.
+        drawn = mmcv.imread(picture)
+        height, width = mmcv.imread(real_root / 'PNGImages' /
+                                    picture.name).shape[:2]
+        assert drawn.shape == (height, 2 * width, 3)
+        assert not np.array_equal(drawn[:, :width], drawn[:, width:])
 
 
 def test_resume_continues_from_the_checkpoint(trained, real_root):
