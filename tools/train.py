@@ -1,13 +1,20 @@
-"""Train a detector: ``python tools/train.py CONFIG [options]``."""
+"""Train a detector: ``python tools/train.py CONFIG [options]``.
+
+``--resume`` without a path continues from the newest checkpoint of the work
+directory that loads: a truncated or corrupt latest checkpoint (a run killed
+while saving it) is skipped with a warning naming it.
+"""
 import argparse
 import os
 
 from mmengine.config import DictAction
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from bafenet.utils import (load_tool_config, register_all_modules,
                            setup_cpu_distributed)
+from bafenet.utils.checkpoint import find_resumable_checkpoint
 
 
 def parse_args():
@@ -34,7 +41,7 @@ def parse_args():
         type=str,
         const='auto',
         help='resume from the given checkpoint, or without a path from the '
-        'latest checkpoint in the work directory')
+        'newest checkpoint in the work directory that loads')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -72,8 +79,14 @@ def main():
         cfg.auto_scale_lr.enable = True
 
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        resume_from = find_resumable_checkpoint(cfg.work_dir)
+        if resume_from is None:
+            print_log(
+                f'--resume: no checkpoint in {cfg.work_dir}, nothing to '
+                'resume', logger='current')
+        else:
+            cfg.resume = True
+            cfg.load_from = resume_from
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume

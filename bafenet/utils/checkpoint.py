@@ -1,4 +1,4 @@
-"""Safe loading of mmengine checkpoints with ``torch.load(weights_only=True)``.
+"""Safe and checked loading of mmengine checkpoints.
 
 Since torch 2.6, ``torch.load`` unpickles only tensors, containers and
 primitive types unless told otherwise, and mmengine 0.10.7 checkpoints also
@@ -8,13 +8,24 @@ arrays, scalars and dtypes, and the buffer's statistics methods, pickled as
 loading off, this module allow-lists exactly those types, and maps
 ``builtins.getattr`` to :func:`history_buffer_method`, which resolves only
 those methods. Every other pickled object in a checkpoint is still refused.
+
+mmengine's loader of local files (used by ``load_from``, ``--resume``,
+``tools/test.py`` and ``init_detector``) is replaced by
+:func:`load_checkpoint_file`, which passes ``weights_only=True`` explicitly
+and turns a truncated file or a refused object into a
+:class:`CheckpointError` naming the file; :func:`find_resumable_checkpoint`
+finds the newest checkpoint of a work directory that loads.
 """
+import glob
+import os.path as osp
 import pickle
-from typing import List
+import warnings
+from typing import List, Optional
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
 
 # numpy 2 moved ``numpy.core`` to ``numpy._core``; checkpoints written under
 # numpy 1 name the old module.
@@ -59,6 +70,99 @@ def checkpoint_safe_globals() -> List:
         entries.append((func, f'numpy.core.multiarray.{func.__name__}'))
     entries.extend(type(np.dtype(t)) for t in _DTYPES)
     return entries
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be loaded: truncated, corrupt, or
+    holding objects outside the allow-list."""
+
+
+def load_checkpoint_file(filename: str, map_location=None) -> dict:
+    """``torch.load(filename, weights_only=True)`` with clear errors.
+
+    Args:
+        filename (str): A local checkpoint file.
+        map_location (str | callable, optional): As for ``torch.load``.
+
+    Returns:
+        dict: The checkpoint.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        CheckpointError: If the file is truncated or corrupt (for example
+            written by a run killed while saving), or holds a pickled object
+            that is not allow-listed; the message names the file.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename}: no such checkpoint file')
+    try:
+        return torch.load(
+            filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f'{filename}: refused to load: the checkpoint holds a pickled '
+            'object outside the allow-list of bafenet.utils.checkpoint, '
+            'which could run code. Load only checkpoints you trust, and '
+            f'only their tensors.\n{err}') from err
+    except (RuntimeError, EOFError) as err:
+        size = osp.getsize(filename)
+        raise CheckpointError(
+            f'{filename}: truncated or corrupt checkpoint ({size} bytes; was '
+            f'the run killed while saving it?): {err}') from err
+
+
+def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
+    """The newest checkpoint of a work directory that loads, for
+    ``--resume``.
+
+    The candidates are the file named in ``work_dir/last_checkpoint``, then
+    the other ``epoch_*.pth`` and ``iter_*.pth`` files of its folder, newest
+    first. A candidate that does not load is skipped with a warning naming
+    it; ``best_*.pth`` files are not candidates (they hold no optimizer
+    state).
+
+    Args:
+        work_dir (str): The work directory of the run.
+
+    Returns:
+        str | None: The checkpoint to resume from, or None if the work
+        directory has no checkpoint (the run starts from scratch).
+
+    Raises:
+        CheckpointError: If there are checkpoints but none loads.
+    """
+    last_file = osp.join(work_dir, 'last_checkpoint')
+    last = None
+    if osp.isfile(last_file):
+        with open(last_file) as f:
+            last = f.read().strip() or None
+    folder = osp.dirname(last) if last else work_dir
+    others = glob.glob(osp.join(folder, 'epoch_*.pth')) + glob.glob(
+        osp.join(folder, 'iter_*.pth'))
+    candidates = [last] if last else []
+    candidates += sorted(
+        (p for p in others if p != last), key=osp.getmtime, reverse=True)
+    for candidate in candidates:
+        try:
+            load_checkpoint_file(candidate, map_location='cpu')
+        except (CheckpointError, FileNotFoundError) as err:
+            warnings.warn(f'not resuming from {candidate}: {err}')
+            continue
+        return candidate
+    if candidates:
+        raise CheckpointError(
+            f'no checkpoint of {folder} loads (tried '
+            f'{", ".join(candidates)}); delete the broken files and resume '
+            'from an earlier run with --resume PATH, or train from scratch '
+            'without --resume')
+    return None
+
+
+@CheckpointLoader.register_scheme(prefixes='', force=True)
+def _load_local_checkpoint(filename: str, map_location=None) -> dict:
+    """mmengine's loader of local files, replaced by the safe one."""
+    return load_checkpoint_file(filename, map_location)
 
 
 def register_checkpoint_safe_globals() -> None:
