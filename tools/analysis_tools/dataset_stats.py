@@ -80,9 +80,9 @@ def parse_args():
 
 def split_file(data_root: str, split: str) -> str:
     """The split file of a split name, or the given path if it is a file."""
-    if osp.isfile(split):
-        return osp.abspath(split)
-    return osp.join(data_root, 'Splits', f'{split}.txt')
+    if not osp.isfile(split):
+        split = osp.join(data_root, 'Splits', f'{split}.txt')
+    return osp.abspath(split)
 
 
 def load_split(data_root: str, split: str) -> DenseSIRSTDataset:
