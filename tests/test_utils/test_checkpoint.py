@@ -2,13 +2,17 @@
 import io
 import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.runner.checkpoint import _load_checkpoint
 
-from bafenet.utils.checkpoint import checkpoint_safe_globals
+from bafenet.utils.checkpoint import CheckpointError, checkpoint_safe_globals
+from tests.conftest import REPO_ROOT
 
 
 def qualified_names():
@@ -67,3 +71,44 @@ def test_getattr_is_limited_to_history_buffer_methods():
     assert loaded is HistoryBuffer.mean
     with pytest.raises(pickle.UnpicklingError, match='refused getattr'):
         torch.load(saved(HistoryBuffer.__init__), weights_only=True)
+
+
+def exploit_checkpoint(path, marker):
+    """A checkpoint whose unpickling would create ``marker``."""
+
+    class Payload:
+
+        def __reduce__(self):
+            return (os.system, (f'touch {marker}', ))
+
+    torch.save({'state_dict': {}, 'meta': {}, 'payload': Payload()}, path)
+
+
+def test_mmengine_loader_refuses_and_names_the_file(tmp_path):
+    path, marker = tmp_path / 'evil.pth', tmp_path / 'pwned'
+    exploit_checkpoint(path, marker)
+    # load_from, --resume, tools/test.py and init_detector all load here.
+    with pytest.raises(CheckpointError, match=f'{path}: refused to load'):
+        _load_checkpoint(str(path), map_location='cpu')
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize('option', ['--resume', 'load_from'])
+def test_training_refuses_a_pickled_payload(option, real_root, tmp_path):
+    path, marker = tmp_path / 'evil.pth', tmp_path / 'pwned'
+    exploit_checkpoint(path, marker)
+    options = (['--resume', path] if option == '--resume' else
+               ['--cfg-options', f'load_from={path}'])
+    proc = subprocess.run([
+        sys.executable, 'tools/train.py',
+        REPO_ROOT / 'configs/demo/fcos_r18_fpn_demo_densesirst.py',
+        '--data-root', real_root, '--work-dir', tmp_path / 'work',
+        *options
+    ],
+                          cwd=REPO_ROOT,
+                          capture_output=True,
+                          text=True)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f'CheckpointError: {path}: refused to load' in output, output[-3000:]
+    assert not marker.exists()
