@@ -160,8 +160,10 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
 
 
 @CheckpointLoader.register_scheme(prefixes='', force=True)
-def _load_local_checkpoint(filename: str, map_location=None) -> dict:
-    """mmengine's loader of local files, replaced by the safe one."""
+def load_from_local(filename: str, map_location=None) -> dict:
+    """mmengine's loader of local files (the scheme without a prefix),
+    replaced by :func:`load_checkpoint_file`; mmengine logs it as the
+    ``local`` backend."""
     return load_checkpoint_file(filename, map_location)
 
 
