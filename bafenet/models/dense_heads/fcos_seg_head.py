@@ -5,17 +5,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule, Scale
-from mmdet.models.dense_heads import FCOSHead
 from mmdet.models.utils import multi_apply, unpack_gt_instances
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, InstanceList
 from torch import Tensor
 
 from bafenet.registry import MODELS
+from .sync_free_fcos_head import SyncFreeFCOSHead
 
 
 @MODELS.register_module()
-class FCOSSegHead(FCOSHead):
+class FCOSSegHead(SyncFreeFCOSHead):
     """FCOS head plus a sky-segmentation tower and a 1-channel sky logit.
 
     The segmentation tower mirrors the classification tower
@@ -34,7 +34,8 @@ class FCOSSegHead(FCOSHead):
             ``ignore_index`` marks pixels without a label.
         sky_level (int): The FPN level whose sky logit gives the predicted
             sky map (0 is the finest, stride 8). Defaults to 0.
-        **kwargs: Arguments of mmdet's ``FCOSHead``.
+        **kwargs: Arguments of mmdet's ``FCOSHead``, whose targets and
+            losses :class:`SyncFreeFCOSHead` computes without device syncs.
     """
 
     def __init__(self,

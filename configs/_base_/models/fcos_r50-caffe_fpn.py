@@ -1,6 +1,7 @@
 # FCOS as in the original BAFE-Net code: ResNet-50 caffe with frozen BN, FPN
 # P3-P5 (strides 8/16/32, no extra levels), GN head. Every DenseSIRST target
-# falls in the (-1, 64) range of P3.
+# falls in the (-1, 64) range of P3. SyncFreeFCOSHead is mmdet's FCOSHead with
+# the same targets and losses, computed without device syncs.
 model = dict(
     type='FCOS',
     data_preprocessor=dict(
@@ -31,7 +32,7 @@ model = dict(
         add_extra_convs=False,
         num_outs=3),
     bbox_head=dict(
-        type='FCOSHead',
+        type='SyncFreeFCOSHead',
         num_classes=1,
         in_channels=256,
         stacked_convs=4,
