@@ -50,7 +50,8 @@ MODEL_WRAPPERS = Registry('model_wrapper', parent=MMDET_MODEL_WRAPPERS)
 WEIGHT_INITIALIZERS = Registry(
     'weight initializer', parent=MMDET_WEIGHT_INITIALIZERS)
 
-OPTIMIZERS = Registry('optimizer', parent=MMDET_OPTIMIZERS)
+OPTIMIZERS = Registry(
+    'optimizer', parent=MMDET_OPTIMIZERS, locations=['bafenet.engine'])
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMDET_OPTIM_WRAPPERS)
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor', parent=MMDET_OPTIM_WRAPPER_CONSTRUCTORS)

@@ -19,6 +19,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmdet.utils
 
     import bafenet.datasets  # noqa: F401
+    import bafenet.engine  # noqa: F401
     import bafenet.evaluation  # noqa: F401
     import bafenet.models  # noqa: F401
     import bafenet.visualization  # noqa: F401

@@ -1,0 +1,3 @@
+from .optimizers import SyncFreeDAdaptAdam
+
+__all__ = ['SyncFreeDAdaptAdam']

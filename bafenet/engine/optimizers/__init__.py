@@ -1,0 +1,3 @@
+from .dadapt_adam import SyncFreeDAdaptAdam
+
+__all__ = ['SyncFreeDAdaptAdam']
