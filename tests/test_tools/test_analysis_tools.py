@@ -2,6 +2,7 @@
 (figures are checked for form, never for speed)."""
 import json
 
+import pytest
 from PIL import Image
 
 from tests.test_tools.test_train_test import run_tool
@@ -31,6 +32,58 @@ def test_benchmark_modes(real_root, tmp_path):
                     '--shape', 64, 64, '--repeat', 1, '--json', out)
     assert 'exchange / no exchange' in text
     assert json.loads(out.read_text())['ratio'] > 0
+
+
+def test_benchmark_model_and_profile(real_root, tmp_path):
+    tiny = ('--data-root', real_root, '--split', 'Splits/mini_test.txt',
+            '--num-images', 2, '--shape', 64, 64, '--repeat', 1,
+            '--batch-sizes', 1)
+    out = tmp_path / 'model.json'
+    text = run_tool('tools/analysis_tools/benchmark.py', 'model', *tiny,
+                    '--backbones', 'r18', '--models', 'BAFE-Net', '--json',
+                    out)
+    figures = json.loads(out.read_text())
+    assert set(figures) >= {'FCOS-R18 b1', 'BAFE-Net-R18 b1'}
+    assert figures['FCOS-R18 b1']['infer_ratio'] == 1
+    for row in (figures['FCOS-R18 b1'], figures['BAFE-Net-R18 b1']):
+        assert row['infer_img_per_s']['median'] > 0
+        assert row['train_s']['min'] <= row['train_s']['median'] <= \
+            row['train_s']['max']
+        assert row['train_peak_mib'] >= 0
+    assert 'BAFE-Net-R18 b1' in text and 'x FCOS' in text
+
+    out = tmp_path / 'profile.json'
+    text = run_tool('tools/analysis_tools/benchmark.py', 'profile', *tiny,
+                    '--json', out)
+    figures = json.loads(out.read_text())
+    parts = figures['inference_ms']
+    assert {'backbone', 'neck', 'bbox_head.seg_convs', 'bbox_head.lsk',
+            'bbox_head.exchange'} <= set(parts)
+    assert sum(parts.values()) == pytest.approx(
+        figures['inference_total_ms'])
+    assert 'synchronise a GPU' in text
+
+
+def test_benchmark_eval_and_end2end(real_root, tmp_path):
+    common = ('--data-root', real_root, '--test-split',
+              'Splits/mini_test.txt', '--repeat', 1)
+    out = tmp_path / 'eval.json'
+    run_tool('tools/analysis_tools/benchmark.py', 'eval', *common, '--json',
+             out)
+    figures = json.loads(out.read_text())
+    assert figures['num_images'] == 4
+    assert figures['num_predictions'] == 400
+    assert figures['total_s']['median'] == pytest.approx(
+        figures['process_s']['median'] + figures['compute_s']['median'],
+        rel=0.5)
+    out = tmp_path / 'end2end.json'
+    text = run_tool('tools/analysis_tools/benchmark.py', 'end2end', *common,
+                    '--num-images', 2, '--cfg-options',
+                    'test_dataloader.num_workers=0',
+                    'test_dataloader.persistent_workers=False', '--json', out)
+    figures = json.loads(out.read_text())
+    assert figures['num_images'] == 2 and figures['wall_s']['median'] > 0
+    assert 'images/s' in text
 
 
 def test_browse_dataset_draws_pasted_targets(real_root, tmp_path):

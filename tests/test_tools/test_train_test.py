@@ -118,32 +118,6 @@ def test_resume_continues_from_the_checkpoint(trained, real_root):
     assert state['meta']['epoch'] == 2 and state['meta']['iter'] == 4
 
 
-def test_dist_scripts_run_two_processes_on_cpu(trained, real_root, tmp_path):
-    """tools/dist_train.sh and dist_test.sh with 2 gloo processes: each rank
-    trains on its own half of the 4 images (1 iteration instead of 2)."""
-    config, _ = trained
-    env = dict(os.environ, PYTHON=sys.executable,
-               PORT=str(29500 + os.getpid() % 1000))
-    work_dir = tmp_path / 'dist'
-
-    def run_script(*args):
-        proc = subprocess.run(['bash', *map(str, args)], cwd=REPO_ROOT,
-                              env=env, capture_output=True, text=True)
-        output = proc.stdout + proc.stderr
-        assert proc.returncode == 0, output[-4000:]
-        return output
-
-    output = run_script('tools/dist_train.sh', config, 2, '--data-root',
-                        real_root, '--work-dir', work_dir)
-    assert 'Distributed training: True' in output
-    assert 'Epoch(train) [1][1/1]' in output
-    output = run_script('tools/dist_test.sh', config,
-                        work_dir / 'epoch_1.pth', 2, '--data-root', real_root,
-                        '--work-dir', work_dir / 'test')
-    assert 'mAP07' in output
-    assert (work_dir / 'test' / 'metrics.json').is_file()
-
-
 def test_inference_api_on_files_arrays_and_lists(trained, real_root):
     from bafenet.apis import inference_detector, init_detector, list_images
     config, work_dir = trained
