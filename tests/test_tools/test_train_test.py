@@ -78,12 +78,12 @@ def test_train_writes_a_checkpoint(trained):
     assert 'message_hub' in state and 'optimizer' in state
 
 
-def test_test_tool_evaluates_the_checkpoint(trained, real_root):
+def test_test_tool_evaluates_the_checkpoint(trained, real_root, tmp_path):
     config, work_dir = trained
     out_dir = work_dir / 'test'
     output = run_tool('tools/test.py', config, work_dir / 'epoch_1.pth',
                       '--data-root', real_root, '--work-dir', out_dir,
-                      '--show-dir', 'vis')
+                      '--show-dir', 'vis', '--out', out_dir / 'preds.pkl')
     report = json.loads((out_dir / 'metrics.json').read_text())
     assert report['split'].endswith('Splits/mini_test.txt')
     assert report['checkpoint'].endswith('epoch_1.pth')
@@ -96,6 +96,19 @@ def test_test_tool_evaluates_the_checkpoint(trained, real_root):
     # The sky branch learns something even in two iterations: more than
     # nothing of each class.
     assert metrics['sky_IoU'] > 0 or metrics['others_IoU'] > 0
+    # The saved predictions give the same figures offline.
+    offline = tmp_path / 'eval.json'
+    run_tool('tools/analysis_tools/benchmark.py', 'eval', '--data-root',
+             real_root, '--test-split', 'Splits/mini_test.txt',
+             '--predictions', out_dir / 'preds.pkl', '--repeat', 1, '--json',
+             offline)
+    offline = json.loads(offline.read_text())['metrics']
+    for key in METRIC_KEYS:
+        if metrics[key] is None:
+            assert math.isnan(offline[key]), key
+        else:
+            assert offline[key] == pytest.approx(metrics[key], abs=1e-9), key
+
     pictures = list(out_dir.glob('*/vis/*.png'))
     assert len(pictures) == 4
     for picture in pictures:

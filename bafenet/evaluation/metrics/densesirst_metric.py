@@ -5,7 +5,6 @@ from typing import List, Optional, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
-from mmseg.evaluation.metrics import IoUMetric
 
 from bafenet.registry import METRICS
 from ..functional import (best_f1, concat_matches, match_detections,
@@ -35,8 +34,9 @@ class DenseSIRSTMetric(BaseMetric):
       boxes per 10^6 image pixels.
     - ``sky_IoU``, ``others_IoU``, their mean ``sky_mIoU`` and
       ``sky_pixel_acc`` of the predicted sky map (``pred_sem_seg``) against
-      the annotated one, accumulated over the dataset as mmseg's
-      ``IoUMetric``. Only for models with a sky branch.
+      the annotated one, accumulated over the dataset (the dataset-level
+      IoU of mmseg's ``IoUMetric``, from one confusion matrix per image).
+      Only for models with a sky branch.
 
     Args:
         iou_thr (float): IoU of a box match. Defaults to 0.5.
@@ -44,27 +44,25 @@ class DenseSIRSTMetric(BaseMetric):
             Pd/Fa. Defaults to 0.3.
         centroid_dist (float): Largest centroid distance (px, inclusive) of a
             target match. Defaults to 3.
-        seg_ignore_index (int): Sky-map value excluded from the segmentation
-            figures. Defaults to 255.
         collect_device (str): Device for gathering results across ranks,
             ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
-        prefix (str, optional): Prefix of the metric names. Defaults to None
-            (plain names such as ``mAP07``).
+        prefix (str, optional): Prefix of the metric names, as
+            ``prefix/mAP07``. Defaults to None (plain names).
     """
-    default_prefix: Optional[str] = None
+    # Not None, so that mmengine does not warn; empty, so that the names
+    # stay plain.
+    default_prefix: Optional[str] = ''
 
     def __init__(self,
                  iou_thr: float = 0.5,
                  score_thr: float = 0.3,
                  centroid_dist: float = 3.,
-                 seg_ignore_index: int = 255,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.iou_thr = iou_thr
         self.score_thr = score_thr
         self.centroid_dist = centroid_dist
-        self.seg_ignore_index = seg_ignore_index
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Keep what the metrics need of each sample, as numpy arrays.
@@ -89,19 +87,31 @@ class DenseSIRSTMetric(BaseMetric):
                 pred_scores=pred['scores'].cpu().numpy(),
                 pred_labels=pred['labels'].cpu().numpy())
             if 'pred_sem_seg' in sample and 'gt_sem_seg' in sample:
-                pred_seg = sample['pred_sem_seg']['sem_seg'].squeeze(0)
-                gt_seg = sample['gt_sem_seg']['sem_seg'].squeeze(0)
-                if pred_seg.shape != gt_seg.shape:
-                    raise ValueError(
-                        f'{sample.get("img_path", "a sample")}: predicted sky '
-                        f'map {tuple(pred_seg.shape)} and annotated sky map '
-                        f'{tuple(gt_seg.shape)} differ in size')
-                areas = IoUMetric.intersect_and_union(
-                    pred_seg.cpu(), gt_seg.cpu().to(pred_seg.dtype),
-                    len(self.dataset_meta['seg_classes']),
-                    self.seg_ignore_index)
-                result['seg_areas'] = np.stack([a.numpy() for a in areas])
+                result['seg_confusion'] = self._seg_confusion(sample)
             self.results.append(result)
+
+    def _seg_confusion(self, sample: dict) -> np.ndarray:
+        """(C, C) pixel counts of (annotated, predicted) sky-map classes of
+        one sample; annotated pixels outside the classes (255) are
+        ignored."""
+        pred = sample['pred_sem_seg']['sem_seg'].squeeze(0)
+        gt = sample['gt_sem_seg']['sem_seg'].squeeze(0)
+        if pred.shape != gt.shape:
+            raise ValueError(
+                f'{sample.get("img_path", "a sample")}: predicted sky map '
+                f'{tuple(pred.shape)} and annotated sky map '
+                f'{tuple(gt.shape)} differ in size')
+        num_classes = len(self.dataset_meta['seg_classes'])
+        gt, pred = gt.cpu().numpy(), pred.cpu().numpy()
+        # count_nonzero over boolean masks: a few ms for a 1080p map with
+        # the two sky classes (a bincount of gt * C + pred is ~10x slower).
+        pred_masks = [pred == j for j in range(num_classes)]
+        confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+        for i in range(num_classes):
+            gt_mask = gt == i
+            for j, pred_mask in enumerate(pred_masks):
+                confusion[i, j] = np.count_nonzero(gt_mask & pred_mask)
+        return confusion
 
     def compute_metrics(self, results: List[dict]) -> dict:
         """Compute every figure from the gathered per-image results.
@@ -115,9 +125,11 @@ class DenseSIRSTMetric(BaseMetric):
         metrics = OrderedDict()
         metrics.update(self._box_metrics(results))
         metrics.update(self._target_metrics(results))
-        seg_areas = [r['seg_areas'] for r in results if 'seg_areas' in r]
-        if seg_areas:
-            metrics.update(self._sky_metrics(np.sum(seg_areas, axis=0)))
+        confusions = [
+            r['seg_confusion'] for r in results if 'seg_confusion' in r
+        ]
+        if confusions:
+            metrics.update(self._sky_metrics(np.sum(confusions, axis=0)))
         MMLogger.get_current_instance().info(
             '\n' + self.format_table(metrics, len(results)))
         return metrics
@@ -175,16 +187,18 @@ class DenseSIRSTMetric(BaseMetric):
             Fa_per_mpixel=false_pixels / pixels * 1e6 if pixels else 0.,
             centroid_dist=float(self.centroid_dist))
 
-    def _sky_metrics(self, areas: np.ndarray) -> dict:
-        """Sky figures from summed (4, C) intersect/union/pred/label areas."""
-        intersect, union, _, label = areas
+    def _sky_metrics(self, confusion: np.ndarray) -> dict:
+        """Sky figures from the (C, C) confusion matrix of the dataset
+        (rows: annotated class, columns: predicted class)."""
+        intersect = np.diag(confusion).astype(np.float64)
+        union = confusion.sum(0) + confusion.sum(1) - intersect
         iou = intersect / np.maximum(union, 1)
         names = self.dataset_meta['seg_classes']
         metrics = OrderedDict(
             (f'{name}_IoU', float(iou[i])) for i, name in enumerate(names))
         metrics['sky_mIoU'] = float(iou.mean())
         metrics['sky_pixel_acc'] = float(intersect.sum() /
-                                         max(label.sum(), 1))
+                                         max(confusion.sum(), 1))
         return metrics
 
     def format_table(self, metrics: dict, num_images: int) -> str:
