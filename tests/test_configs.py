@@ -31,8 +31,8 @@ def test_paper_schedule():
     assert cfg.train_cfg.max_epochs == 20
     assert cfg.train_dataloader.batch_size == 2
     assert cfg.optim_wrapper.optimizer == dict(
-        type='DAdaptAdam', lr=1.0, weight_decay=0.05, decouple=True)
+        type='SyncFreeDAdaptAdam', lr=1.0, weight_decay=0.05, decouple=True)
     assert cfg.train_dataloader.dataset.dataset.dataset.ann_file == \
         'Splits/trainval_v2.txt'
     assert cfg.test_dataloader.dataset.ann_file == 'Splits/test_v2.txt'
-    assert [m.eval_mode for m in cfg.test_evaluator] == ['11points', 'area']
+    assert cfg.test_evaluator.type == 'DenseSIRSTMetric'

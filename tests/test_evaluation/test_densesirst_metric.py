@@ -144,6 +144,15 @@ def test_sky_figures():
     assert m['sky_pixel_acc'] == pytest.approx(5 / 7)
 
 
+def test_sky_class_absent_from_both_maps_has_no_iou():
+    all_sky = np.ones((2, 4), dtype=np.uint8)
+    m = evaluate([sample(TARGETS, shape=(2, 4), gt_seg=all_sky,
+                         pred_seg=all_sky)])
+    assert m['sky_IoU'] == 1 and m['sky_pixel_acc'] == 1
+    assert math.isnan(m['others_IoU'])
+    assert m['sky_mIoU'] == 1  # the mean over the classes with an IoU
+
+
 def test_sky_map_size_mismatch_names_the_image():
     s = sample(TARGETS, shape=(2, 4), gt_seg=np.zeros((2, 4), np.uint8),
                pred_seg=np.zeros((2, 5), np.uint8))

@@ -192,13 +192,19 @@ class DenseSIRSTMetric(BaseMetric):
         (rows: annotated class, columns: predicted class)."""
         intersect = np.diag(confusion).astype(np.float64)
         union = confusion.sum(0) + confusion.sum(1) - intersect
-        iou = intersect / np.maximum(union, 1)
+        # A class absent from both maps has no IoU (NaN, as in mmseg), and
+        # the mean is over the classes that have one.
+        iou = np.divide(
+            intersect, union, out=np.full_like(intersect, np.nan),
+            where=union > 0)
         names = self.dataset_meta['seg_classes']
         metrics = OrderedDict(
             (f'{name}_IoU', float(iou[i])) for i, name in enumerate(names))
-        metrics['sky_mIoU'] = float(iou.mean())
+        metrics['sky_mIoU'] = float(np.nanmean(iou)) if np.isfinite(
+            iou).any() else float('nan')
+        total = confusion.sum()
         metrics['sky_pixel_acc'] = float(intersect.sum() /
-                                         max(confusion.sum(), 1))
+                                         total) if total else float('nan')
         return metrics
 
     def format_table(self, metrics: dict, num_images: int) -> str:
