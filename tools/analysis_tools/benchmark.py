@@ -336,7 +336,8 @@ def bench_model(args) -> dict:
         built = {}
         for name, config in zip(MODEL_NAMES, MODEL_CONFIGS[backbone]):
             if name in models:
-                built[name] = build_for_benchmark(config, device)
+                built[name] = build_for_benchmark(config, device,
+                                                  args.cfg_options)
         for bs, batch in batches.items():
             rows = time_models(built, batch, args.repeat, device)
             fcos = rows['FCOS']
@@ -368,10 +369,10 @@ def bench_model(args) -> dict:
     return figures
 
 
-def build_for_benchmark(config: str, device: str):
-    """A detector of ``config`` (no pretrained download) and its optimizer
-    wrapper, on ``device``."""
-    cfg = load_config(config)
+def build_for_benchmark(config: str, device: str, cfg_options=None):
+    """A detector of ``config`` with ``cfg_options`` (no pretrained
+    download) and its optimizer wrapper, on ``device``."""
+    cfg = load_config(config, cfg_options)
     cfg.model.backbone.init_cfg = None
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).to(device)
@@ -434,7 +435,8 @@ def bench_profile(args) -> dict:
     dataset = sample_dataset(args, args.split, (width, height))
     batch = pseudo_collate(
         [dataset[i] for i in range(max(args.batch_sizes))])
-    model, optim_wrapper = build_for_benchmark(args.config, device)
+    model, optim_wrapper = build_for_benchmark(args.config, device,
+                                               args.cfg_options)
     model.eval()
 
     seconds = module_times(model, batch, args.repeat, device)
@@ -634,7 +636,8 @@ def bench_end2end(args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = args.checkpoint
         if checkpoint is None:
-            model, _ = build_for_benchmark(args.config, 'cpu')
+            model, _ = build_for_benchmark(args.config, 'cpu',
+                                           args.cfg_options)
             checkpoint = osp.join(tmp, 'initial.pth')
             torch.save(dict(state_dict=model.state_dict()), checkpoint)
         options = [f'{key}={value}'
