@@ -4,7 +4,7 @@ The config's evaluator (``DenseSIRSTMetric``: every figure of
 ``docs/evaluation.md``) prints one table; the figures are also written as
 ``metrics.json`` into the work directory, naming the config, the checkpoint
 and the dataset split. A figure that is undefined (the best-F1 threshold
-without any detection) is written as null. ``--show-dir`` writes, per image,
+without any true positive) is written as null. ``--show-dir`` writes, per image,
 the ground truth beside the predictions, each over its sky map.
 """
 import argparse

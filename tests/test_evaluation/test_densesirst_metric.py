@@ -61,6 +61,10 @@ def test_no_predictions():
                 'Fa_per_mpixel'):
         assert m[key] == 0, key
     assert math.isnan(m['best_F1_thr'])
+    # Only false boxes: no threshold is best either.
+    m = evaluate([sample(TARGETS, [[80, 20, 83, 23]], [0.7])])
+    assert m['best_F1'] == 0 and math.isnan(m['best_F1_thr'])
+    assert m['Fa_per_image'] == 1
 
 
 def test_one_false_alarm():

@@ -59,8 +59,8 @@ def best_f1(matched: MatchedDetections) -> PRF1:
             best score first.
 
     Returns:
-        PRF1: The figures at the best threshold; with no detection, zeros and
-        a NaN threshold.
+        PRF1: The figures at the best threshold; zeros and a NaN threshold
+        when no detection is a true positive.
     """
     if matched.scores.size == 0:
         return PRF1(0., 0., 0., float('nan'))
@@ -74,6 +74,8 @@ def best_f1(matched: MatchedDetections) -> PRF1:
     recall = tp / max(matched.num_gts, 1)
     f1 = _f1(precision, recall)
     best = int(np.argmax(f1))
+    if f1[best] == 0:  # no threshold finds a target: none is best
+        return PRF1(0., 0., 0., float('nan'))
     return PRF1(
         float(precision[best]), float(recall[best]), float(f1[best]),
         float(matched.scores[last[best]]))
