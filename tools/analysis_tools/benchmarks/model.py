@@ -1,0 +1,143 @@
+"""``model`` and ``exchange`` modes: detectors side by side, and the
+cross-task exchange inside the BAFE-Net head."""
+import time
+
+import torch
+from mmengine.dataset import pseudo_collate
+
+from bafenet.registry import MODELS
+from bafenet.utils import load_config
+from .common import (MODEL_CONFIGS, MODEL_NAMES, build_for_benchmark,
+                     peak_memory_mb, sample_dataset, summary)
+
+def bench_model(args) -> dict:
+    device = args.device
+    height, width = args.shape
+    dataset = sample_dataset(args, args.split, (width, height))
+    batches = {
+        bs: pseudo_collate([dataset[i] for i in range(bs)])
+        for bs in args.batch_sizes
+    }
+    models = [name for name in MODEL_NAMES if name in args.models]
+    if 'FCOS' not in models:
+        models.insert(0, 'FCOS')
+    figures = {}
+    for backbone in args.backbones:
+        built = {}
+        for name, config in zip(MODEL_NAMES, MODEL_CONFIGS[backbone]):
+            if name in models:
+                built[name] = build_for_benchmark(config, device,
+                                                  args.cfg_options)
+        for bs, batch in batches.items():
+            rows = time_models(built, batch, args.repeat, device)
+            fcos = rows['FCOS']
+            for name, row in rows.items():
+                ips = {k: bs / v for k, v in row['infer_s'].items()}
+                row['infer_img_per_s'] = dict(
+                    median=ips['median'], min=ips['max'], max=ips['min'])
+                for step in ('infer', 'train'):
+                    row[f'{step}_ratio'] = (row[f'{step}_s']['median'] /
+                                            fcos[f'{step}_s']['median'])
+                figures[f'{name}-{backbone.upper()} b{bs}'] = row
+
+    print(f'Detectors at {height}x{width} on {device} '
+          f'({torch.get_num_threads()} threads), {args.repeat} timed runs '
+          'after a warm-up, runs of the models interleaved')
+    print(f'{"model, batch":<20}{"infer img/s":>12}{"(min-max)":>14}'
+          f'{"x FCOS":>8}{"train s/it":>11}{"(min-max)":>14}{"x FCOS":>8}'
+          f'{"infer MiB":>10}{"train MiB":>10}')
+    for key, row in figures.items():
+        ips, t = row['infer_img_per_s'], row['train_s']
+        print(f'{key:<20}{ips["median"]:>12.2f}'
+              f'{ips["min"]:>7.2f}-{ips["max"]:<6.2f}'
+              f'{row["infer_ratio"]:>8.2f}{t["median"]:>11.2f}'
+              f'{t["min"]:>7.2f}-{t["max"]:<6.2f}'
+              f'{row["train_ratio"]:>8.2f}{row["infer_peak_mib"]:>10.0f}'
+              f'{row["train_peak_mib"]:>10.0f}')
+    print('x FCOS: time per image (inference) and per iteration (training) '
+          'over that of FCOS with the same backbone and batch')
+    return figures
+
+
+def time_models(built: dict, batch: dict, repeat: int, device: str) -> dict:
+    """Seconds per inference and per training step of each model on
+    ``batch``, and the peak memory of each; runs interleaved."""
+
+    def sync():
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
+
+    def infer(model, optim_wrapper):
+        model.eval()
+        with torch.no_grad():
+            model.test_step(batch)
+
+    def train(model, optim_wrapper):
+        model.train()
+        model.train_step(batch, optim_wrapper)
+
+    steps = dict(infer=infer, train=train)
+    seconds = {name: {step: [] for step in steps} for name in built}
+    for name, pair in built.items():  # warm-up
+        for step in steps.values():
+            step(*pair)
+    for _ in range(repeat):
+        for name, pair in built.items():
+            for step_name, step in steps.items():
+                sync()
+                start = time.perf_counter()
+                step(*pair)
+                sync()
+                seconds[name][step_name].append(time.perf_counter() - start)
+    rows = {}
+    for name, pair in built.items():
+        rows[name] = {
+            f'{step}_s': summary(runs)
+            for step, runs in seconds[name].items()
+        }
+        for step_name, step in steps.items():
+            rows[name][f'{step_name}_peak_mib'] = peak_memory_mb(
+                lambda: step(*pair), device)
+    return rows
+
+
+def bench_exchange(args) -> dict:
+    cfg = load_config(args.config, args.cfg_options)
+    head_cfg = cfg.model.bbox_head
+    ratio = head_cfg.get('exchange_ratio')
+    if head_cfg.type != 'BAFEHead' or not ratio:
+        raise ValueError(f'{args.config}: needs a BAFEHead with an exchange')
+    torch.manual_seed(0)
+    heads = {
+        'p=0': MODELS.build(dict(head_cfg, exchange_ratio=0.0)).eval(),
+        f'p={ratio}': MODELS.build(head_cfg).eval(),
+    }
+    height, width = args.shape
+    feats = tuple(
+        torch.randn(args.batch_size, head_cfg.in_channels, height // s,
+                    width // s) for s in head_cfg.strides)
+    seconds = {name: [] for name in heads}
+    with torch.no_grad():
+        for name, head in heads.items():  # warm-up
+            head(feats)
+        for _ in range(args.repeat):
+            for name, head in heads.items():
+                start = time.perf_counter()
+                head(feats)
+                seconds[name].append(time.perf_counter() - start)
+    figures = {
+        name: summary([1000 * s for s in runs])
+        for name, runs in seconds.items()
+    }
+    figures['ratio'] = (figures[f'p={ratio}']['median'] /
+                        figures['p=0']['median'])
+    print(f'Head forward, batch {args.batch_size}, input {height}x{width}, '
+          f'{torch.get_num_threads()} thread(s), {args.repeat} runs '
+          f'({args.config})')
+    print(f'{"head":<10}{"ms":>10}{"min":>10}{"max":>10}')
+    for name in heads:
+        f = figures[name]
+        print(f'{name:<10}{f["median"]:>10.1f}{f["min"]:>10.1f}'
+              f'{f["max"]:>10.1f}')
+    print(f'exchange / no exchange: {figures["ratio"]:.3f}')
+    return figures
