@@ -15,12 +15,12 @@ import os.path as osp
 from typing import Optional
 
 from mmdet.engine.hooks.utils import trigger_visualization_hook
-from mmdet.evaluation import DumpDetResults
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from bafenet.evaluation import DumpSkyDetResults
 from bafenet.utils import (load_tool_config, register_all_modules,
                            setup_cpu_distributed)
 
@@ -36,8 +36,9 @@ def parse_args():
         help='dataset folder in the SIRSTdevkit layout; replaces every '
         'data_root of the config')
     parser.add_argument(
-        '--out', help='dump predictions to a pickle file for offline '
-        'evaluation')
+        '--out',
+        help='dump predictions to a pickle file for offline evaluation '
+        '(boxes and sky labels; `benchmark.py eval --predictions` reads it)')
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
@@ -95,7 +96,7 @@ def main():
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out must name a .pkl file, got {args.out}')
         runner.test_evaluator.metrics.append(
-            DumpDetResults(out_file_path=args.out))
+            DumpSkyDetResults(out_file_path=args.out))
 
     metrics = runner.test()
 

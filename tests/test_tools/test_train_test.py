@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import mmcv
+import mmengine
 import numpy as np
 import pytest
 import torch
@@ -93,7 +94,11 @@ def test_test_tool_evaluates_the_checkpoint(trained, real_root, tmp_path):
         assert metrics[key] is None or math.isfinite(metrics[key]), key
     for key in ('mAP07', 'mAP12', 'F1', 'Pd', 'sky_mIoU', 'sky_pixel_acc'):
         assert 0.0 <= metrics[key] <= 1.0, key
-    # The saved predictions give the same figures offline.
+    # The saved predictions keep boxes and sky labels, not the float map,
+    # and give the same figures offline.
+    saved = mmengine.load(out_dir / 'preds.pkl')
+    assert len(saved) == 4 and 'gt_sem_seg' not in saved[0]
+    assert set(saved[0]['pred_sem_seg']) == {'sem_seg'}
     offline = tmp_path / 'eval.json'
     run_tool('tools/analysis_tools/benchmark.py', 'eval', '--data-root',
              real_root, '--test-split', 'Splits/mini_test.txt',
