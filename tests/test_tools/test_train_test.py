@@ -209,3 +209,20 @@ def test_image_demo_writes_pictures_and_json(trained, real_root, tmp_path):
         for det in record['detections']:
             x1, y1, x2, y2 = det['bbox']
             assert x1 <= x2 and y1 <= y2 and det['class'] == 'Target'
+
+
+def test_auto_scale_lr_follows_the_batch_size(trained, real_root, tmp_path):
+    """One process with batch 1: lr x (1 x 1) / base_batch_size 2. (Two
+    processes with batch 2 double it: tests/test_tools/test_distributed.py.)
+    """
+    config, _ = trained
+    work_dir = tmp_path / 'batch1'
+    output = run_tool('tools/train.py', config, '--data-root', real_root,
+                      '--work-dir', work_dir, '--auto-scale-lr',
+                      '--cfg-options', 'train_dataloader.batch_size=1')
+    assert 'Scaling the original LR by 0.5' in output
+    first = json.loads(
+        next(work_dir.glob('*/vis_data/scalars.json')).read_text()
+        .splitlines()[0])
+    # lr 1.0 x 0.5, times the ConstantLR warm-up factor 1/3.
+    assert first['lr'] == pytest.approx(0.5 / 3)
