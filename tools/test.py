@@ -21,8 +21,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from bafenet.evaluation import DumpSkyDetResults
-from bafenet.utils import (load_tool_config, register_all_modules,
-                           setup_cpu_distributed)
+from bafenet.utils import (innermost_dataset_cfg, load_tool_config,
+                           register_all_modules, setup_cpu_distributed)
 
 
 def parse_args():
@@ -66,9 +66,7 @@ def parse_args():
 
 def test_split(cfg: Config) -> str:
     """The split file of the (possibly wrapped) test dataset."""
-    dataset = cfg.test_dataloader.dataset
-    while 'dataset' in dataset:
-        dataset = dataset.dataset
+    dataset = innermost_dataset_cfg(cfg.test_dataloader.dataset)
     return osp.join(dataset.get('data_root', ''), dataset.get('ann_file', ''))
 
 

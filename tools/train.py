@@ -1,7 +1,7 @@
 """Train a detector: ``python tools/train.py CONFIG [options]``.
 
-``--resume`` without a path continues from the newest checkpoint of the work
-directory that loads: a truncated or corrupt latest checkpoint (a run killed
+``--resume`` without a path continues from the newest complete checkpoint of
+the work directory: a truncated latest checkpoint (a run killed
 while saving it) is skipped with a warning naming it.
 """
 import argparse
@@ -41,7 +41,7 @@ def parse_args():
         type=str,
         const='auto',
         help='resume from the given checkpoint, or without a path from the '
-        'newest checkpoint in the work directory that loads')
+        'newest complete checkpoint in the work directory')
     parser.add_argument(
         '--cfg-options',
         nargs='+',

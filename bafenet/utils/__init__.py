@@ -1,10 +1,10 @@
 from .checkpoint import register_checkpoint_safe_globals
-from .config import (load_config, load_tool_config, set_data_root,
-                     setup_cpu_distributed)
+from .config import (innermost_dataset_cfg, load_config, load_tool_config,
+                     set_data_root, setup_cpu_distributed)
 from .setup_env import register_all_modules
 
 __all__ = [
-    'load_config', 'load_tool_config', 'register_all_modules',
-    'register_checkpoint_safe_globals', 'set_data_root',
-    'setup_cpu_distributed'
+    'innermost_dataset_cfg', 'load_config', 'load_tool_config',
+    'register_all_modules', 'register_checkpoint_safe_globals',
+    'set_data_root', 'setup_cpu_distributed'
 ]

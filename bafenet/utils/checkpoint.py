@@ -14,12 +14,13 @@ mmengine's loader of local files (used by ``load_from``, ``--resume``,
 :func:`load_checkpoint_file`, which passes ``weights_only=True`` explicitly
 and turns a truncated file or a refused object into a
 :class:`CheckpointError` naming the file; :func:`find_resumable_checkpoint`
-finds the newest checkpoint of a work directory that loads.
+finds the newest complete checkpoint of a work directory.
 """
 import glob
 import os.path as osp
 import pickle
 import warnings
+import zipfile
 from typing import List, Optional
 
 import numpy as np
@@ -112,13 +113,34 @@ def load_checkpoint_file(filename: str, map_location=None) -> dict:
             f'the run killed while saving it?): {err}') from err
 
 
+def check_checkpoint_complete(filename: str) -> None:
+    """Check, without loading it, that a checkpoint was written to the end.
+
+    ``torch.save`` writes a zip archive whose directory comes last, so a file
+    cut short (a run killed while saving) has none: the check reads only the
+    end of the file. A file without a zip directory (cut short, or in torch's
+    legacy format) is loaded to tell which.
+
+    Args:
+        filename (str): A local checkpoint file.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        CheckpointError: If the file is truncated or corrupt, as from
+            :func:`load_checkpoint_file`.
+    """
+    if not (osp.isfile(filename) and zipfile.is_zipfile(filename)):
+        load_checkpoint_file(filename, map_location='cpu')
+
+
 def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
-    """The newest checkpoint of a work directory that loads, for
+    """The newest complete checkpoint of a work directory, for
     ``--resume``.
 
     The candidates are the file named in ``work_dir/last_checkpoint``, then
     the other ``epoch_*.pth`` and ``iter_*.pth`` files of its folder, newest
-    first. A candidate that does not load is skipped with a warning naming
+    first. A candidate that was not written to the end
+    (:func:`check_checkpoint_complete`) is skipped with a warning naming
     it; ``best_*.pth`` files are not candidates (they hold no optimizer
     state).
 
@@ -145,14 +167,14 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
         (p for p in others if p != last), key=osp.getmtime, reverse=True)
     for candidate in candidates:
         try:
-            load_checkpoint_file(candidate, map_location='cpu')
+            check_checkpoint_complete(candidate)
         except (CheckpointError, FileNotFoundError) as err:
             warnings.warn(f'not resuming from {candidate}: {err}')
             continue
         return candidate
     if candidates:
         raise CheckpointError(
-            f'no checkpoint of {folder} loads (tried '
+            f'no checkpoint of {folder} is complete (tried '
             f'{", ".join(candidates)}); delete the broken files and resume '
             'from an earlier run with --resume PATH, or train from scratch '
             'without --resume')

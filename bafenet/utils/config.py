@@ -40,6 +40,22 @@ def set_data_root(cfg: Config, data_root: str) -> int:
     return changed
 
 
+def innermost_dataset_cfg(dataset_cfg: dict) -> dict:
+    """The dataset config inside wrappers (``RepeatDataset``,
+    ``MultiImageMixDataset``, ...): the first one without a ``dataset``
+    entry.
+
+    Args:
+        dataset_cfg (dict): A dataloader's ``dataset`` config.
+
+    Returns:
+        dict: The innermost dataset config (not a copy).
+    """
+    while 'dataset' in dataset_cfg:
+        dataset_cfg = dataset_cfg['dataset']
+    return dataset_cfg
+
+
 def setup_cpu_distributed(cfg: Config) -> None:
     """Make ``--launcher pytorch`` work on machines without CUDA.
 

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.test_tools.test_train_test import CHILD_CONFIG as TINY_CONFIG
 
 #: Records the image ids each rank trains and tests on.
 RECORDER = '''
@@ -39,29 +40,15 @@ class ShardRecorderHook(Hook):
             json.dump(self.ids, f)
 '''
 
-#: BAFE-Net-R18 at 256x256, one epoch on 4 real images (batch 2), no
-#: validation during training, every box scored (score_thr=0) so that the
-#: evaluation has predictions to compare.
-CHILD_CONFIG = """
-_base_ = '{base}'
+#: The tiny end-to-end config (BAFE-Net-R18 at 256x256, one epoch on 4 real
+#: images, batch 2) with the shard recorder, no validation during training,
+#: every box scored (score_thr=0) so that the evaluation has predictions to
+#: compare, and a fixed seed.
+CHILD_CONFIG = TINY_CONFIG + """
 custom_imports = dict(imports=['shard_recorder'], allow_failed_imports=False)
 custom_hooks = [dict(type='ShardRecorderHook')]
 model = dict(backbone=dict(init_cfg=None), test_cfg=dict(score_thr=0.0))
-img_scale = (256, 256)
-train_pipeline = _base_.train_pipeline
-train_pipeline[2].scale = img_scale
-test_pipeline = _base_.test_pipeline
-test_pipeline[1].scale = img_scale
-train_dataloader = dict(
-    num_workers=0, persistent_workers=False,
-    dataset=dict(dataset=dict(times=1, dataset=dict(
-        ann_file='Splits/mini_trainval.txt', pipeline=train_pipeline))))
-val_dataloader = dict(
-    num_workers=0, persistent_workers=False,
-    dataset=dict(ann_file='Splits/mini_test.txt', pipeline=test_pipeline))
-test_dataloader = val_dataloader
 train_cfg = dict(max_epochs=1, val_begin=2)
-default_hooks = dict(logger=dict(interval=1))
 randomness = dict(seed=0)
 """
 

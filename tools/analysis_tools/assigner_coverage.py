@@ -42,7 +42,8 @@ from mmengine.config import Config, DictAction
 from mmengine.structures import InstanceData
 
 from bafenet.registry import DATASETS, MODELS
-from bafenet.utils import load_config, register_all_modules
+from bafenet.utils import (innermost_dataset_cfg, load_config,
+                           register_all_modules)
 
 
 def parse_args():
@@ -60,15 +61,6 @@ def parse_args():
     parser.add_argument('--json', help='also write the figures here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
-
-
-def innermost_dataset_cfg(dataset_cfg: dict) -> dict:
-    """The dataset inside wrappers (``RepeatDataset``,
-    ``MultiImageMixDataset``, ...): the first config without a ``dataset``
-    entry."""
-    while 'dataset' in dataset_cfg:
-        dataset_cfg = dataset_cfg['dataset']
-    return dataset_cfg
 
 
 def pipeline_to_resize(pipeline: list) -> list:

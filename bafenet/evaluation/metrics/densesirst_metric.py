@@ -3,12 +3,18 @@ from collections import OrderedDict
 from typing import List, Optional, Sequence
 
 import numpy as np
+import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from bafenet.registry import METRICS
 from ..functional import (best_f1, concat_matches, match_detections,
                           match_targets, prf1_at, voc_ap)
+
+
+#: The ignored instances of a sample that has none.
+NO_IGNORED = dict(
+    bboxes=torch.zeros((0, 4)), labels=torch.zeros(0, dtype=torch.long))
 
 
 @METRICS.register_module()
@@ -75,14 +81,14 @@ class DenseSIRSTMetric(BaseMetric):
         """
         for sample in data_samples:
             gt = sample['gt_instances']
-            ignored = sample.get('ignored_instances', {})
+            ignored = sample.get('ignored_instances') or NO_IGNORED
             pred = sample['pred_instances']
             result = dict(
                 img_shape=tuple(sample['ori_shape'][:2]),
                 gt_bboxes=gt['bboxes'].cpu().numpy(),
                 gt_labels=gt['labels'].cpu().numpy(),
-                ignore_bboxes=_numpy(ignored, 'bboxes', (0, 4)),
-                ignore_labels=_numpy(ignored, 'labels', (0, )),
+                ignore_bboxes=ignored['bboxes'].cpu().numpy(),
+                ignore_labels=ignored['labels'].cpu().numpy(),
                 pred_bboxes=pred['bboxes'].cpu().numpy(),
                 pred_scores=pred['scores'].cpu().numpy(),
                 pred_labels=pred['labels'].cpu().numpy())
@@ -224,11 +230,3 @@ class DenseSIRSTMetric(BaseMetric):
         rule = '-' * (width + 12)
         lines = [rule] + [f'{key:<{width}}  {value:>8}' for key, value in rows]
         return '\n'.join(lines + [rule])
-
-
-def _numpy(instances, key: str, empty_shape: tuple) -> np.ndarray:
-    """``instances[key]`` as numpy, or an empty array without it."""
-    if key in instances:
-        return instances[key].cpu().numpy()
-    return np.zeros(empty_shape, dtype=np.float32 if len(empty_shape) > 1
-                    else np.int64)
