@@ -79,6 +79,15 @@ def match_mask_targets(pred_mask: np.ndarray,
     Returns:
         MaskTargetMatches: The counts of the image.
     """
+    num_pixels = gt_mask.size
+    either = pred_mask | gt_mask
+    rows = np.flatnonzero(either.any(axis=1))
+    cols = np.flatnonzero(either.any(axis=0))
+    if rows.size:
+        # Only the region holding target pixels: the components, their
+        # order and the distances between centroids are those of the image.
+        region = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        pred_mask, gt_mask = pred_mask[region], gt_mask[region]
     pred_areas, pred_centroids = mask_components(pred_mask)
     _, gt_centroids = mask_components(gt_mask)
     dist = np.linalg.norm(
@@ -91,11 +100,11 @@ def match_mask_targets(pred_mask: np.ndarray,
             taken[free[0]] = True
     return MaskTargetMatches(
         intersection=int(np.count_nonzero(pred_mask & gt_mask)),
-        union=int(np.count_nonzero(pred_mask | gt_mask)),
+        union=int(np.count_nonzero(either)),
         num_targets=len(gt_centroids),
         num_detected=int(taken.sum()),
         false_pixels=int(pred_areas[~taken].sum()),
-        num_pixels=int(gt_mask.size))
+        num_pixels=int(num_pixels))
 
 
 def boxes_to_mask(boxes: np.ndarray, img_shape: Tuple[int, int]) -> np.ndarray:
