@@ -136,7 +136,7 @@ class DenseSIRSTMetric(BaseMetric):
         if 'pred_target_mask' in sample:
             mask = sample['pred_target_mask']['data'].squeeze(0) > 0
         elif 'masks' in pred:
-            masks = pred['masks'][torch.from_numpy(keep)]
+            masks = pred['masks'].cpu()[torch.from_numpy(keep)]
             mask = masks.any(dim=0) if len(masks) else torch.zeros(
                 gt.shape, dtype=torch.bool)
         else:
