@@ -38,7 +38,8 @@ def parse_args():
     parser.add_argument(
         '--out',
         help='dump predictions to a pickle file for offline evaluation '
-        '(boxes and sky labels; `benchmark.py eval --predictions` reads it)')
+        '(boxes and sky labels; tools/analysis_tools/eval_metric.py '
+        'reads it)')
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(

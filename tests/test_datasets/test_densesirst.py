@@ -171,3 +171,33 @@ def test_all_problems_reported_at_once(small_copy):
     with pytest.raises(DatasetError) as info:
         build(root, 's')
     assert len(info.value.problems) == 2
+
+
+def test_files_are_read_through_backend_args(small_copy):
+    """Every file goes through the mmengine.fileio backend the config
+    names, as remote storage would (petrel, S3)."""
+    from mmengine.fileio import LocalBackend, register_backend
+
+    read = []
+
+    @register_backend('recording_local', force=True)
+    class RecordingBackend(LocalBackend):
+
+        def get(self, filepath):
+            read.append(str(filepath))
+            return super().get(filepath)
+
+        def get_text(self, filepath, encoding='utf-8'):
+            read.append(str(filepath))
+            return super().get_text(filepath, encoding)
+
+    root, ids = small_copy
+    dataset = build(root, 's', backend_args=dict(backend='recording_local'))
+    assert [d['img_id'] for d in dataset] == ids
+    expected = {str(root / 'Splits/s.txt')} | {
+        str(root / f'{folder}/{i}{suffix}')
+        for i in ids for folder, suffix in (('PNGImages', '.png'),
+                                            ('SIRST/BBox', '.xml'),
+                                            ('SkySeg/PaletteMask', '.png'))
+    }
+    assert set(read) == expected

@@ -14,8 +14,8 @@ Modes:
   ...), counted with ``torch.profiler`` and attributed to their Python
   function.
 - ``eval``: seconds to compute every figure of ``DenseSIRSTMetric`` over the
-  ``test_v2`` images, from saved predictions (``tools/test.py --out``) or
-  from generated ones.
+  ``test_v2`` images, from generated predictions (saved ones are evaluated
+  by ``eval_metric.py``).
 - ``end2end``: seconds of ``tools/test.py`` over ``test_v2``.
 - ``pipeline``: training samples per second of the full DenseSIRST pipeline
   on one core (one worker), with the config's copy-paste stage and without
@@ -93,8 +93,6 @@ def parse_args():
     parser.add_argument(
         '--num-images', type=int,
         help='eval and end2end mode: the first N images of the split')
-    parser.add_argument(
-        '--predictions', help='eval mode: a tools/test.py --out pickle')
     parser.add_argument(
         '--checkpoint',
         help='end2end mode checkpoint (default: the initial weights)')

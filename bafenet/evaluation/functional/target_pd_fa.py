@@ -94,12 +94,31 @@ def match_targets(pred_boxes: np.ndarray,
         num_pixels=height * width)
 
 
-def box_union_area(boxes: np.ndarray, img_shape: Tuple[int, int]) -> int:
-    """Pixels covered by the union of boxes, clipped to the image.
+def box_pixel_extents(boxes: np.ndarray,
+                      img_shape: Tuple[int, int]) -> np.ndarray:
+    """The pixels a box covers, clipped to the image.
 
     A box ``[x1, y1, x2, y2]`` covers the pixel columns ``round(x1)`` to
     ``round(x2)`` inclusive (and the rows alike), the legacy ``+1``
-    convention of the VOC ground truth.
+    convention of the VOC ground truth: the box of a target whose pixels
+    span columns ``c0 .. c1`` is ``[c0, ., c1, .]``.
+
+    Args:
+        boxes (np.ndarray): (N, 4) boxes.
+        img_shape (tuple[int, int]): ``(H, W)``.
+
+    Returns:
+        np.ndarray: (N, 4) int64 ``[x1, y1, x2, y2)``, end exclusive.
+    """
+    height, width = img_shape
+    corners = np.rint(boxes).astype(np.int64)
+    corners[:, 2:] += 1
+    return np.clip(corners, 0, [width, height, width, height])
+
+
+def box_union_area(boxes: np.ndarray, img_shape: Tuple[int, int]) -> int:
+    """Pixels covered by the union of boxes, clipped to the image (see
+    :func:`box_pixel_extents` for the pixels of a box).
 
     Args:
         boxes (np.ndarray): (N, 4) boxes.
@@ -110,12 +129,7 @@ def box_union_area(boxes: np.ndarray, img_shape: Tuple[int, int]) -> int:
     """
     if len(boxes) == 0:
         return 0
-    height, width = img_shape
-    corners = np.rint(boxes).astype(np.int64)
-    x1 = np.clip(corners[:, 0], 0, width)
-    y1 = np.clip(corners[:, 1], 0, height)
-    x2 = np.clip(corners[:, 2] + 1, 0, width)
-    y2 = np.clip(corners[:, 3] + 1, 0, height)
+    x1, y1, x2, y2 = box_pixel_extents(boxes, img_shape).T
     # Paint only the region the boxes span, not the whole image.
     ox, oy = x1.min(), y1.min()
     canvas = np.zeros((max(y2.max() - oy, 0), max(x2.max() - ox, 0)), bool)

@@ -6,10 +6,12 @@ import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
+from mmseg.evaluation import IoUMetric
 
 from bafenet.registry import METRICS
-from ..functional import (best_f1, concat_matches, match_detections,
-                          match_targets, prf1_at, voc_ap)
+from ..functional import (boxes_to_mask, best_f1, concat_matches,
+                          match_detections, match_mask_targets, match_targets,
+                          prf1_at, voc_ap)
 
 
 #: The ignored instances of a sample that has none.
@@ -19,7 +21,8 @@ NO_IGNORED = dict(
 
 @METRICS.register_module()
 class DenseSIRSTMetric(BaseMetric):
-    """Box AP, precision/recall/F1, target Pd/Fa and sky segmentation quality.
+    """Box AP, precision/recall/F1, target Pd/Fa, sky segmentation quality
+    and the mask metrics of the infrared small-target field.
 
     All figures come from one pass over the predictions (see
     ``docs/evaluation.md`` for the exact definitions):
@@ -40,9 +43,21 @@ class DenseSIRSTMetric(BaseMetric):
       boxes per 10^6 image pixels.
     - ``sky_IoU``, ``others_IoU``, their mean ``sky_mIoU`` and
       ``sky_pixel_acc`` of the predicted sky map (``pred_sem_seg``) against
-      the annotated one, accumulated over the dataset (the dataset-level
-      IoU of mmseg's ``IoUMetric``, from one confusion matrix per image).
-      Only for models with a sky branch.
+      the annotated one, accumulated over the dataset: the pixel areas come
+      from one confusion matrix per image and the figures from mmseg's
+      ``IoUMetric.total_area_to_metrics`` (the dataset-level IoU of mmseg's
+      ``IoUMetric``). Only for models with a sky branch.
+    - With ``mask_metrics``: ``mask_IoU`` (dataset-level pixel IoU of the
+      target masks), ``mask_nIoU`` (mean per-image IoU), ``mask_Pd`` and
+      ``mask_Fa_per_mpixel`` by BasicIRSTD's definition (8-connected
+      components, centroids less than ``mask_centroid_dist`` px apart;
+      false pixels per 10^6 pixels), see
+      :mod:`~bafenet.evaluation.functional.target_mask_metrics`. The
+      predicted mask is ``pred_target_mask`` if the model writes one, else
+      the union of ``pred_instances.masks`` scoring ``>= score_thr``, else
+      the kept boxes (score ``>= score_thr``) filled. Needs
+      ``gt_target_mask`` (``LoadDetSegAnnotations(with_target_mask=True)``
+      and ``PackDetSegInputs`` in the test pipeline).
 
     Args:
         iou_thr (float): IoU of a box match. Defaults to 0.5.
@@ -50,6 +65,9 @@ class DenseSIRSTMetric(BaseMetric):
             Pd/Fa. Defaults to 0.3.
         centroid_dist (float): Largest centroid distance (px, inclusive) of a
             target match. Defaults to 3.
+        mask_metrics (bool): Compute the mask metrics. Defaults to False.
+        mask_centroid_dist (float): The centroid distance (px, exclusive)
+            of a mask component match. Defaults to 3 (BasicIRSTD's).
         collect_device (str): Device for gathering results across ranks,
             ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names, as
@@ -63,12 +81,16 @@ class DenseSIRSTMetric(BaseMetric):
                  iou_thr: float = 0.5,
                  score_thr: float = 0.3,
                  centroid_dist: float = 3.,
+                 mask_metrics: bool = False,
+                 mask_centroid_dist: float = 3.,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.iou_thr = iou_thr
         self.score_thr = score_thr
         self.centroid_dist = centroid_dist
+        self.mask_metrics = mask_metrics
+        self.mask_centroid_dist = mask_centroid_dist
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Keep what the metrics need of each sample, as numpy arrays.
@@ -76,8 +98,9 @@ class DenseSIRSTMetric(BaseMetric):
         Args:
             data_batch (dict): The batch from the dataloader (unused).
             data_samples (Sequence[dict]): Samples with ``gt_instances``,
-                ``pred_instances``, ``ori_shape`` and, for the sky figures,
-                ``gt_sem_seg`` and ``pred_sem_seg``.
+                ``pred_instances``, ``ori_shape``; for the sky figures,
+                ``gt_sem_seg`` and ``pred_sem_seg``; for the mask metrics,
+                ``gt_target_mask``.
         """
         for sample in data_samples:
             gt = sample['gt_instances']
@@ -94,7 +117,36 @@ class DenseSIRSTMetric(BaseMetric):
                 pred_labels=pred['labels'].cpu().numpy())
             if 'pred_sem_seg' in sample and 'gt_sem_seg' in sample:
                 result['seg_confusion'] = self._seg_confusion(sample)
+            if self.mask_metrics:
+                result['mask_counts'] = self._mask_counts(sample)
             self.results.append(result)
+
+    def _mask_counts(self, sample: dict) -> tuple:
+        """The :class:`MaskTargetMatches` counts of one sample."""
+        name = sample.get('img_path', 'a sample')
+        if 'gt_target_mask' not in sample:
+            raise ValueError(
+                f'{name}: no gt_target_mask; mask_metrics=True needs a '
+                'dataset with target masks and LoadDetSegAnnotations('
+                'with_target_mask=True) and PackDetSegInputs in the test '
+                'pipeline')
+        gt = sample['gt_target_mask']['data'].squeeze(0).cpu().numpy() > 0
+        pred = sample['pred_instances']
+        keep = (pred['scores'] >= self.score_thr).cpu().numpy()
+        if 'pred_target_mask' in sample:
+            mask = sample['pred_target_mask']['data'].squeeze(0) > 0
+        elif 'masks' in pred:
+            masks = pred['masks'].cpu()[torch.from_numpy(keep)]
+            mask = masks.any(dim=0) if len(masks) else torch.zeros(
+                gt.shape, dtype=torch.bool)
+        else:
+            mask = boxes_to_mask(pred['bboxes'].cpu().numpy()[keep], gt.shape)
+        mask = torch.as_tensor(mask).cpu().numpy().astype(bool)
+        if mask.shape != gt.shape:
+            raise ValueError(
+                f'{name}: predicted target mask {mask.shape} and annotated '
+                f'target mask {gt.shape} differ in size')
+        return tuple(match_mask_targets(mask, gt, self.mask_centroid_dist))
 
     def _seg_confusion(self, sample: dict) -> np.ndarray:
         """(C, C) pixel counts of (annotated, predicted) sky-map classes of
@@ -136,6 +188,9 @@ class DenseSIRSTMetric(BaseMetric):
         ]
         if confusions:
             metrics.update(self._sky_metrics(np.sum(confusions, axis=0)))
+        if self.mask_metrics:
+            metrics.update(
+                self._mask_metrics([r['mask_counts'] for r in results]))
         MMLogger.get_current_instance().info(
             '\n' + self.format_table(metrics, len(results)))
         return metrics
@@ -193,24 +248,41 @@ class DenseSIRSTMetric(BaseMetric):
             Fa_per_mpixel=false_pixels / pixels * 1e6 if pixels else 0.,
             centroid_dist=float(self.centroid_dist))
 
+    def _mask_metrics(self, counts: List[tuple]) -> dict:
+        """Mask figures from the per-image :class:`MaskTargetMatches`."""
+        counts = np.array(counts, dtype=np.float64).reshape(-1, 6)
+        inter, union, targets, detected, false, pixels = counts.T
+        # An image without target pixels predicted or annotated has IoU 0,
+        # as in ACM/DNANet's nIoU (which divides by union + eps).
+        per_image = np.divide(
+            inter, union, out=np.zeros_like(inter), where=union > 0)
+        return OrderedDict(
+            mask_IoU=inter.sum() / union.sum() if union.sum() else 0.,
+            mask_nIoU=float(per_image.mean()) if len(counts) else 0.,
+            mask_Pd=detected.sum() / targets.sum() if targets.sum() else 0.,
+            mask_Fa_per_mpixel=false.sum() / pixels.sum() *
+            1e6 if pixels.sum() else 0.,
+            mask_centroid_dist=float(self.mask_centroid_dist))
+
     def _sky_metrics(self, confusion: np.ndarray) -> dict:
         """Sky figures from the (C, C) confusion matrix of the dataset
-        (rows: annotated class, columns: predicted class)."""
-        intersect = np.diag(confusion).astype(np.float64)
-        union = confusion.sum(0) + confusion.sum(1) - intersect
+        (rows: annotated class, columns: predicted class), by mmseg's
+        ``IoUMetric.total_area_to_metrics``."""
+        confusion = torch.from_numpy(confusion.astype(np.float64))
+        intersect = confusion.diagonal()
+        area_pred, area_label = confusion.sum(0), confusion.sum(1)
+        figures = IoUMetric.total_area_to_metrics(
+            intersect, area_pred + area_label - intersect, area_pred,
+            area_label, ['mIoU'])
         # A class absent from both maps has no IoU (NaN, as in mmseg), and
         # the mean is over the classes that have one.
-        iou = np.divide(
-            intersect, union, out=np.full_like(intersect, np.nan),
-            where=union > 0)
+        iou = figures['IoU']
         names = self.dataset_meta['seg_classes']
         metrics = OrderedDict(
             (f'{name}_IoU', float(iou[i])) for i, name in enumerate(names))
         metrics['sky_mIoU'] = float(np.nanmean(iou)) if np.isfinite(
             iou).any() else float('nan')
-        total = confusion.sum()
-        metrics['sky_pixel_acc'] = float(intersect.sum() /
-                                         total) if total else float('nan')
+        metrics['sky_pixel_acc'] = float(figures['aAcc'])
         return metrics
 
     def format_table(self, metrics: dict, num_images: int) -> str:

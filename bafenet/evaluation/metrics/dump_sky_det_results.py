@@ -10,9 +10,10 @@ from bafenet.registry import METRICS
 class DumpSkyDetResults(DumpDetResults):
     """mmdet's ``DumpDetResults`` that also drops what offline evaluation
     does not need from each sample: the annotated sky map (``gt_sem_seg``,
-    reloaded from the dataset) and the sky probability
-    (``pred_sem_seg.sky_prob``, float32 at the original size); the predicted
-    sky labels (``pred_sem_seg.sem_seg``, uint8) stay.
+    reloaded from the dataset), the target mask (``gt_target_mask``, also
+    reloaded) and the sky probability (``pred_sem_seg.sky_prob``, float32 at
+    the original size); the predicted sky labels stay, as ``sem_seg``
+    (uint8) and mmseg's ``data``, one tensor stored once.
 
     Over ``test_v2`` the sky probabilities alone would be most of the file
     (4 bytes per pixel of every image).
@@ -27,6 +28,7 @@ class DumpSkyDetResults(DumpDetResults):
         for sample in data_samples:
             sample = dict(sample)
             sample.pop('gt_sem_seg', None)
+            sample.pop('gt_target_mask', None)
             if 'pred_sem_seg' in sample:
                 sample['pred_sem_seg'] = {
                     key: value
@@ -34,3 +36,7 @@ class DumpSkyDetResults(DumpDetResults):
                     if key != 'sky_prob'
                 }
             super().process(data_batch, [sample])
+            sky = self.results[-1].get('pred_sem_seg')
+            if sky is not None and 'data' in sky:
+                # Moved to the CPU field by field, the alias became a copy.
+                sky['data'] = sky['sem_seg']

@@ -17,7 +17,9 @@ class BAFENet(FCOS):
     from the data samples (the data preprocessor must pad it, ``pad_seg=True``
     with ``seg_pad_value=255``). Prediction returns, per image,
     ``pred_instances`` (``bboxes``, ``scores``, ``labels``) and
-    ``pred_sem_seg`` with ``sem_seg`` (1, H, W) labels (1 sky, 0 others) and
+    ``pred_sem_seg`` with ``sem_seg`` (1, H, W) labels (1 sky, 0 others),
+    ``data`` (the same tensor, under the key mmseg's ``SegDataSample``
+    uses, so that mmseg's ``IoUMetric`` and visualiser read it) and
     ``sky_prob`` (1, H, W) probabilities, at the original image size when
     ``rescale``.
 
@@ -41,6 +43,7 @@ class BAFENet(FCOS):
         batch_data_samples = self.add_pred_to_datasample(
             batch_data_samples, results)
         for sample, prob in zip(batch_data_samples, sky_probs):
+            labels = (prob > self.sky_thr).to(torch.uint8)
             sample.pred_sem_seg = PixelData(
-                sem_seg=(prob > self.sky_thr).to(torch.uint8), sky_prob=prob)
+                sem_seg=labels, data=labels, sky_prob=prob)
         return batch_data_samples

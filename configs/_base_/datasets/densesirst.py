@@ -9,7 +9,7 @@ backend_args = None
 
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadDetSegAnnotations'),
+    dict(type='LoadDetSegAnnotations', backend_args=backend_args),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
 ]
@@ -19,13 +19,14 @@ train_pipeline = [
 #   mix_pipeline = [dict(type='BAGCopyPaste'), dict(type='PackDetInputs')]
 mix_pipeline = [dict(type='PackDetInputs')]
 # Ground truth is loaded after the resize, so it stays in original image
-# coordinates, where predictions are evaluated.
+# coordinates, where predictions are evaluated. PackDetSegInputs is mmdet's
+# PackDetInputs that also gives the sky map mmseg's key (for SkyIoUMetric).
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadDetSegAnnotations'),
+    dict(type='LoadDetSegAnnotations', backend_args=backend_args),
     dict(
-        type='PackDetInputs',
+        type='PackDetSegInputs',
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                    'scale_factor')),
 ]

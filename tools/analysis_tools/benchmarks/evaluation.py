@@ -1,12 +1,12 @@
-"""``eval`` and ``end2end`` modes: the metrics from saved predictions, and
-``tools/test.py`` start to finish."""
+"""``eval`` and ``end2end`` modes: the cost of computing the metrics, and
+``tools/test.py`` start to finish. (To evaluate saved predictions, use
+``tools/analysis_tools/eval_metric.py``.)"""
 import os.path as osp
 import subprocess
 import sys
 import tempfile
 import time
 
-import mmengine
 import numpy as np
 import torch
 from mmengine.structures import InstanceData, PixelData
@@ -17,12 +17,8 @@ from .common import build_for_benchmark, sample_dataset, summary
 def bench_eval(args) -> dict:
     dataset = sample_dataset(args, args.test_split)
     samples = [dataset[i]['data_samples'] for i in range(len(dataset))]
-    if args.predictions:
-        source = args.predictions
-        attach_saved_predictions(samples, args.predictions)
-    else:
-        source = 'generated (jittered ground truth and false alarms)'
-        attach_generated_predictions(samples, np.random.default_rng(0))
+    source = 'generated (jittered ground truth and false alarms)'
+    attach_generated_predictions(samples, np.random.default_rng(0))
     samples = [sample.to_dict() for sample in samples]
     meta = dataset.metainfo
 
@@ -61,19 +57,6 @@ def bench_eval(args) -> dict:
         print(f'{label:<28}{f["median"]:>8.2f}{f["min"]:>8.2f}'
               f'{f["max"]:>8.2f}')
     return figures
-
-
-def attach_saved_predictions(samples: list, path: str) -> None:
-    """Copy the predictions of a ``tools/test.py --out`` pickle onto the
-    samples with the same ``img_path``."""
-    saved = {pred['img_path']: pred for pred in mmengine.load(path)}
-    for sample in samples:
-        if sample.img_path not in saved:
-            raise KeyError(f'{path}: no prediction for {sample.img_path}')
-        pred = saved[sample.img_path]
-        sample.pred_instances = InstanceData(**pred['pred_instances'])
-        if 'pred_sem_seg' in pred:
-            sample.pred_sem_seg = PixelData(**pred['pred_sem_seg'])
 
 
 def attach_generated_predictions(samples: list,

@@ -1,0 +1,52 @@
+"""Infrared small-target datasets annotated with binary target masks."""
+from bafenet.registry import DATASETS
+from .densesirst import DenseSIRSTDataset
+
+
+@DATASETS.register_module()
+class MaskSIRSTDataset(DenseSIRSTDataset):
+    """A dataset of images and binary target masks, boxes derived from the
+    masks: NUAA-SIRST, NUDT-SIRST, IRSTD-1k, SIRST-V2 and the like.
+
+    Default layout under ``data_root`` (BasicIRSTD's; folder names, suffixes
+    and the split file are arguments, see ``configs/_base_/datasets/``)::
+
+        img_idx/<split>.txt     one image id per line (``ann_file``)
+        images/<id>.png         the infrared image
+        masks/<id>.png          the target mask: 0 background, 255 (or 1)
+                                target
+
+    Each 8-connected component of a mask becomes one box of class
+    ``Target`` (``cv2.connectedComponentsWithStats``; its first and last
+    pixel column and row, 0-based inclusive), so targets whose pixels touch,
+    diagonally included, merge into one box. An all-zero mask is an image
+    without targets: kept for testing, dropped from training by
+    ``filter_cfg=dict(filter_empty_gt=True)``, as an XML without objects.
+    The mask path goes into the data info (``mask_path``) so that the test
+    pipeline can load it for the mask metrics.
+
+    Sky maps are optional: give a ``seg`` folder in ``data_prefix`` (with
+    ``allow_missing_seg=True`` if only some images have one); without one
+    every image's sky map is the ignore index, which adds nothing to the
+    sky loss of a model with a sky branch.
+
+    Validation and errors are those of :class:`DenseSIRSTDataset`, plus: a
+    missing mask, a mask that is not a single-channel image, a mask of
+    another size than its image, and a mask with values other than 0/255 or
+    0/1 are each a :class:`~bafenet.datasets.DatasetError` naming the file.
+
+    Args:
+        data_prefix (dict): Folders relative to ``data_root``: ``img``,
+            ``mask`` and optionally ``seg``. Defaults to
+            ``dict(img='images', mask='masks')``.
+        **kwargs: Arguments of :class:`DenseSIRSTDataset` (``ann_file``,
+            ``img_suffix``, ``mask_suffix``, ``seg_suffix``,
+            ``allow_missing_seg``, ...); ``boxes_from`` is ``'mask'``.
+    """
+
+    def __init__(self,
+                 *args,
+                 data_prefix: dict = dict(img='images', mask='masks'),
+                 **kwargs):
+        kwargs.setdefault('boxes_from', 'mask')
+        super().__init__(*args, data_prefix=data_prefix, **kwargs)
