@@ -1,6 +1,7 @@
-"""Drawing of small-target boxes over a translucent sky map."""
+"""Pictures of small-target boxes over a translucent sky map."""
 from typing import Optional, Tuple
 
+import cv2
 import mmcv
 import numpy as np
 from mmdet.structures import DetDataSample
@@ -13,19 +14,24 @@ from bafenet.registry import VISUALIZERS
 
 @VISUALIZERS.register_module()
 class SkyDetLocalVisualizer(Visualizer):
-    """Pictures of ground truth and predictions for small targets over sky.
+    """Ground truth and predictions for small targets over the sky.
 
-    Built on mmengine's public drawing methods; its :meth:`add_datasample`
-    takes the arguments of mmdet's ``DetLocalVisualizer`` (which mmdet's
-    ``DetVisualizationHook`` and ``DetInferencer`` pass), but draws
-    differently:
+    :meth:`add_datasample` takes the arguments of mmdet's
+    ``DetLocalVisualizer`` (those mmdet's ``DetVisualizationHook`` and
+    ``DetInferencer`` pass) and draws, on a copy of the image:
 
     - the sky (``gt_sem_seg`` / ``pred_sem_seg`` ``sem_seg`` (1, H, W) equal
       to ``sky_label``) as a translucent overlay in its ``seg_palette``
-      colour (others and the ignore index stay clear), under the boxes;
-    - boxes as thin outlines without label text, which would hide targets
-      of a few pixels; instances with a true ``pasted`` field (copy-paste
-      targets) in ``pasted_color``.
+      colour (others and the ignore index stay clear);
+    - over it, boxes as thin outlines without label text, which would hide
+      targets of a few pixels; instances with a true ``pasted`` field
+      (copy-paste targets) in ``pasted_color``.
+
+    It draws with OpenCV on the pixel array rather than through mmengine's
+    matplotlib canvas, which resamples every picture (most pixels change in
+    a set_image / get_image round trip) and so blurs 2-px targets;
+    :meth:`get_image` returns that array. mmengine's ``draw_*`` methods are
+    not used.
 
     Args:
         name (str): The instance name (visualizers are named singletons).
@@ -50,22 +56,23 @@ class SkyDetLocalVisualizer(Visualizer):
         self.sky_alpha = sky_alpha
         self.pasted_color = tuple(pasted_color)
 
-    def draw_sky(self, sem_seg: PixelData) -> None:
-        """Overlay the sky of ``sem_seg.sem_seg`` (1, H, W) on the image."""
+    def draw_sky(self, image: np.ndarray, sem_seg: PixelData) -> np.ndarray:
+        """``image`` (H, W, 3) RGB with the sky of ``sem_seg.sem_seg``
+        (1, H, W) blended in its ``seg_palette`` colour."""
         sky = np.asarray(sem_seg.sem_seg)[0] == self.sky_label
         seg_palette = (self.dataset_meta or {}).get('seg_palette',
                                                     [(0, 0, 0), (128, 0, 0)])
-        if sky.any():
-            self.draw_binary_masks(
-                sky,
-                colors=[tuple(seg_palette[self.sky_label])],
-                alphas=self.sky_alpha)
+        color = np.array(seg_palette[self.sky_label], np.float32)
+        out = image.copy()
+        out[sky] = np.round(image[sky] * (1 - self.sky_alpha) +
+                            color * self.sky_alpha).astype(np.uint8)
+        return out
 
-    def draw_targets(self, instances: InstanceData) -> None:
-        """Outline ``instances.bboxes`` (N, 4) in the class palette colour,
-        or ``pasted_color`` where ``instances.pasted`` is true."""
-        if len(instances) == 0:
-            return
+    def draw_targets(self, image: np.ndarray,
+                     instances: InstanceData) -> np.ndarray:
+        """``image`` (H, W, 3) RGB with ``instances.bboxes`` (N, 4)
+        outlined in the class palette colour, or ``pasted_color`` where
+        ``instances.pasted`` is true."""
         palette = (self.dataset_meta or {}).get('palette') or [(0, 255, 0)]
         colors = [
             tuple(palette[label % len(palette)])
@@ -77,22 +84,23 @@ class SkyDetLocalVisualizer(Visualizer):
                 for pasted, color in zip(instances.pasted.tolist(), colors)
             ]
         bboxes = instances.bboxes
-        self.draw_bboxes(
-            getattr(bboxes, 'tensor', bboxes),  # HorizontalBoxes in training
-            edge_colors=colors,
-            alpha=0.9,
-            line_widths=self.line_width)
+        bboxes = getattr(bboxes, 'tensor', bboxes)  # HorizontalBoxes in training
+        out = image.copy()
+        for (x1, y1, x2, y2), color in zip(
+                np.round(np.asarray(bboxes)).astype(int).tolist(), colors):
+            cv2.rectangle(out, (x1, y1), (x2, y2), tuple(map(int, color)),
+                          self.line_width)
+        return out
 
     def draw_panel(self, image: np.ndarray,
                    instances: Optional[InstanceData],
                    sem_seg: Optional[PixelData]) -> np.ndarray:
-        """``image`` (H, W, 3) RGB with the sky, then the boxes, drawn."""
-        self.set_image(image)
+        """``image`` (H, W, 3) RGB with the sky, then the boxes."""
         if sem_seg is not None:
-            self.draw_sky(sem_seg)
+            image = self.draw_sky(image, sem_seg)
         if instances is not None and 'bboxes' in instances:
-            self.draw_targets(instances)
-        return self.get_image()
+            image = self.draw_targets(image, instances)
+        return image
 
     @master_only
     def add_datasample(self,
@@ -106,7 +114,7 @@ class SkyDetLocalVisualizer(Visualizer):
                        out_file: Optional[str] = None,
                        pred_score_thr: float = 0.3,
                        step: int = 0) -> None:
-        """Draw the ground truth (left) and the predictions (right).
+        """Draw the ground truth (left) beside the predictions (right).
 
         Args:
             name (str): The image name (for ``show`` and the backends).
@@ -117,7 +125,7 @@ class SkyDetLocalVisualizer(Visualizer):
             draw_pred (bool): Draw the prediction panel.
             show (bool): Show the picture in a window.
             wait_time (float): Seconds to show it.
-            out_file (str, optional): Write the picture here, instead of
+            out_file (str, optional): Write the picture here instead of
                 to the visualisation backends.
             pred_score_thr (float): Predicted boxes scoring more than this
                 are drawn.
@@ -146,3 +154,9 @@ class SkyDetLocalVisualizer(Visualizer):
             mmcv.imwrite(drawn[..., ::-1], out_file)
         else:
             self.add_image(name, drawn, step)
+
+    @master_only
+    def get_image(self) -> np.ndarray:
+        """The last picture (H, W, 3) RGB, as drawn (not re-rendered)."""
+        assert self._image is not None, 'no picture drawn yet'
+        return self._image

@@ -1,6 +1,7 @@
 """TiledDetector: the tiling rule, and tiled runs against plain runs on the
 tiles' crops of a real frame."""
 import copy
+import math
 import random
 
 import mmcv
@@ -8,12 +9,11 @@ import numpy as np
 import pytest
 import torch
 from mmdet.structures.bbox import bbox_overlaps
-from mmengine.config import Config
 
 from bafenet.apis import SkyDetInferencer, inference_detector, init_detector
 from bafenet.models.test_time import TiledDetector, tiled_test_config
 from bafenet.models.test_time.tiled_detector import owned_spans, tile_starts
-from tests.conftest import REPO_ROOT
+from tests.tiny_configs import tiny_bafenet_config
 
 TILE = 128
 
@@ -41,32 +41,32 @@ def test_every_target_no_larger_than_the_overlap_is_whole_in_its_owner():
             assert x1 + extent <= starts[owner] + size
 
 
-def tiny_config(real_root, scale=TILE):
-    cfg = Config.fromfile(
-        str(REPO_ROOT / 'configs/bafenet/bafenet_r18_fpn_20e_densesirst.py'))
-    cfg.model.backbone.init_cfg = None
-    cfg.model.test_cfg.score_thr = 0.0
-    cfg.test_dataloader.dataset.data_root = str(real_root)
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if step.type == 'Resize':
-            step.scale = (scale, scale)
-    return cfg
-
-
 @pytest.fixture(scope='module')
 def frame(real_root):
     """A real 301x213 test_v2 frame: 3x2 tiles of 128 px."""
     return str(real_root / 'PNGImages' / 'Misc_199.png')
 
 
+def tiled_and_native(cfg):
+    """A TiledDetector (running one tile at a time, as a plain run does) and
+    the same detector unwrapped, with the same weights and the same
+    native-resolution test pipeline."""
+    tiled = init_detector(tiled_test_config(cfg),
+                          cfg_options=dict(model=dict(tile_batch_size=1)))
+    native_cfg = copy.deepcopy(tiled.cfg)
+    native_cfg.model = native_cfg.model.module
+    native = init_detector(native_cfg)
+    native.load_state_dict(tiled.module.state_dict())
+    return tiled, native
+
+
 @pytest.fixture(scope='module')
-def tiled(real_root):
-    torch.manual_seed(0)
-    return init_detector(tiled_test_config(tiny_config(real_root)))
+def models(real_root):
+    return tiled_and_native(tiny_bafenet_config(real_root))
 
 
 def test_tiled_config_keeps_native_size_and_wraps_the_model(real_root):
-    cfg = tiny_config(real_root)
+    cfg = tiny_bafenet_config(real_root)
     tiled_cfg = tiled_test_config(cfg, overlap=40)
     assert tiled_cfg.model.type == 'TiledDetector'
     assert tiled_cfg.model.module == cfg.model
@@ -80,12 +80,13 @@ def test_tiled_config_keeps_native_size_and_wraps_the_model(real_root):
         TiledDetector(module=cfg.model, tile_size=(64, 64), overlap=64)
 
 
-def test_tiles_equal_plain_runs_on_their_crops(tiled, frame, tmp_path):
+def test_tiles_equal_plain_runs_on_their_crops(models, frame, tmp_path):
     """Every merged box whose centre a tile owns is a box of the plain,
     native-resolution run on that tile's crop (file in, same score); the
     crop's owned boxes missing from the merge were suppressed by a better
     merged box (NMS over the tiles); the sky map is the crop's, pixel for
     pixel."""
+    tiled, native = models
     merged = inference_detector(tiled, frame)
     image = mmcv.imread(frame)
     height, width = image.shape[:2]
@@ -99,17 +100,18 @@ def test_tiles_equal_plain_runs_on_their_crops(tiled, frame, tmp_path):
     seen = torch.zeros(len(boxes), dtype=torch.bool)
     for y, (oy1, oy2) in zip(ys, owned_spans(ys, TILE, height)):
         for x, (ox1, ox2) in zip(xs, owned_spans(xs, TILE, width)):
+            # Pixels whose centre the tile owns.
+            px1, py1, px2, py2 = (math.floor(v) for v in (ox1, oy1, ox2, oy2))
             crop_file = tmp_path / f'crop_{x}_{y}.png'
             mmcv.imwrite(image[y:y + TILE, x:x + TILE], str(crop_file))
-            crop = inference_detector(tiled.module, crop_file)
+            crop = inference_detector(native, crop_file)
             assert crop.ori_shape == (TILE, TILE) == crop.img_shape
-            np.testing.assert_array_equal(
-                merged.pred_sem_seg.sky_prob[:, oy1:oy2, ox1:ox2],
-                crop.pred_sem_seg.sky_prob[:, oy1 - y:oy2 - y,
-                                           ox1 - x:ox2 - x])
-            np.testing.assert_array_equal(
-                merged.pred_sem_seg.sem_seg[:, oy1:oy2, ox1:ox2],
-                crop.pred_sem_seg.sem_seg[:, oy1 - y:oy2 - y, ox1 - x:ox2 - x])
+            for key in ('sky_prob', 'sem_seg'):
+                torch.testing.assert_close(
+                    merged.pred_sem_seg.get(key)[:, py1:py2, px1:px2],
+                    crop.pred_sem_seg.get(key)[:, py1 - y:py2 - y,
+                                               px1 - x:px2 - x],
+                    rtol=0, atol=0)
             crop_boxes = crop.pred_instances.bboxes + torch.tensor(
                 [x, y, x, y])
             crop_scores = crop.pred_instances.scores
@@ -123,13 +125,14 @@ def test_tiles_equal_plain_runs_on_their_crops(tiled, frame, tmp_path):
                     (centre[:, 1] >= oy1) & (centre[:, 1] < oy2))
             seen |= mine
             # Merged boxes of this tile are crop boxes, with their scores.
-            same = (torch.cdist(boxes[mine], crop_boxes) < 1e-4)
+            same = (boxes[mine][:, None] == crop_boxes[None]).all(-1)
             assert same.any(1).all()
-            np.testing.assert_allclose(
-                scores[mine], crop_scores[same.float().argmax(1)], atol=1e-6)
+            torch.testing.assert_close(
+                scores[mine], crop_scores[same.float().argmax(1)], rtol=0,
+                atol=0)
             # A crop box left out overlaps a merged box that scores more
             # (NMS), or scores no more than the last one kept (max_per_img).
-            dropped = ~(torch.cdist(crop_boxes, boxes[mine]) < 1e-4).any(1)
+            dropped = ~same.any(0)
             iou = bbox_overlaps(crop_boxes[dropped], boxes)
             better = scores[None] >= crop_scores[dropped][:, None]
             assert (((iou > nms_thr) & better).any(1)
@@ -139,12 +142,7 @@ def test_tiles_equal_plain_runs_on_their_crops(tiled, frame, tmp_path):
 
 def test_a_frame_within_one_tile_equals_the_untiled_native_run(
         real_root, frame):
-    tiled_cfg = tiled_test_config(tiny_config(real_root, scale=512))
-    tiled = init_detector(tiled_cfg)
-    native_cfg = copy.deepcopy(tiled_cfg)
-    native_cfg.model = tiled_cfg.model.module  # the same pipeline, unwrapped
-    native = init_detector(native_cfg)
-    native.load_state_dict(tiled.module.state_dict())
+    tiled, native = tiled_and_native(tiny_bafenet_config(real_root, scale=512))
     one = inference_detector(tiled, frame)
     ref = inference_detector(native, frame)
     assert ref.img_shape == ref.ori_shape == (213, 301)
@@ -159,7 +157,7 @@ def test_a_frame_within_one_tile_equals_the_untiled_native_run(
 def test_the_inferencer_tiles_on_request(real_root, frame):
     torch.manual_seed(0)
     inferencer = SkyDetInferencer(
-        tiny_config(real_root), tile=True, show_progress=False)
+        tiny_bafenet_config(real_root), tile=True, show_progress=False)
     assert isinstance(inferencer.model, TiledDetector)
     result = inferencer(frame, return_datasamples=True)['predictions'][0]
     assert result.pred_sem_seg.sem_seg.shape == (1, 213, 301)

@@ -58,9 +58,12 @@ def tile_starts(length: int, tile: int, overlap: int) -> List[int]:
 
 
 def owned_spans(starts: Sequence[int], tile: int,
-                length: int) -> List[Tuple[int, int]]:
+                length: int) -> List[Tuple[float, float]]:
     """The part of one axis each tile owns: up to the middle of each
     overlap with a neighbour.
+
+    A box belongs to the tile whose span holds its centre, a pixel ``i`` to
+    the one whose span holds ``i + 0.5`` (its centre).
 
     Args:
         starts (Sequence[int]): Tile offsets from :func:`tile_starts`.
@@ -68,11 +71,12 @@ def owned_spans(starts: Sequence[int], tile: int,
         length (int): The frame's size along the axis.
 
     Returns:
-        list[tuple[int, int]]: Per tile, ``(begin, end)`` pixel bounds; the
-        spans partition ``[0, length)``.
+        list[tuple[float, float]]: Per tile, ``[begin, end)`` bounds (the
+        middles of overlaps are whole or half pixels); the spans partition
+        ``[0, length)``.
     """
-    cuts = [(nxt + prev + tile) // 2 for prev, nxt in zip(starts, starts[1:])]
-    return list(zip([0] + cuts, cuts + [length]))
+    cuts = [(nxt + prev + tile) / 2 for prev, nxt in zip(starts, starts[1:])]
+    return list(zip([0.0] + cuts, cuts + [float(length)]))
 
 
 @MODELS.register_module()
@@ -90,12 +94,15 @@ class TiledDetector(BaseTTAModel):
             input size.
         overlap (int): Least overlap of neighbouring tiles in px; no smaller
             than the largest target (see the module docstring).
+        tile_batch_size (int): Tiles of a frame run through the detector
+            together. Defaults to 8.
     """
 
     def __init__(self,
                  module,
                  tile_size: Tuple[int, int] = (512, 512),
                  overlap: int = DEFAULT_OVERLAP,
+                 tile_batch_size: int = 8,
                  data_preprocessor=None) -> None:
         super().__init__(module, data_preprocessor)
         self.tile_w, self.tile_h = tile_size
@@ -103,6 +110,7 @@ class TiledDetector(BaseTTAModel):
             raise ValueError(f'overlap must be in [0, {min(tile_size)}) for '
                              f'tiles of {tile_size}, got {overlap}')
         self.overlap = overlap
+        self.tile_batch_size = tile_batch_size
 
     def test_step(self, data: dict) -> List[DetDataSample]:
         """Predict a batch of frames, each from its tiles.
@@ -125,8 +133,11 @@ class TiledDetector(BaseTTAModel):
                     f'resized {sample.ori_shape[:2]} to {sample.img_shape[:2]}'
                     ' (use tiled_test_config)')
             tiles, tile_samples = self.cut(frame)
-            preds = self.module.test_step(
-                dict(inputs=tiles, data_samples=tile_samples))
+            preds = []
+            for i in range(0, len(tiles), self.tile_batch_size):
+                batch = slice(i, i + self.tile_batch_size)
+                preds += self.module.test_step(
+                    dict(inputs=tiles[batch], data_samples=tile_samples[batch]))
             tile_preds.append(preds)
         merged = self.merge_preds(tile_preds)
         for sample, pred in zip(data['data_samples'], merged):
@@ -228,7 +239,8 @@ class TiledDetector(BaseTTAModel):
             stitched[key] = value.new_empty((value.shape[0], height, width))
         for pred in preds:
             x, y = pred.tile_origin
-            ox1, oy1, ox2, oy2 = pred.owned
+            # The pixels whose centre the tile owns.
+            ox1, oy1, ox2, oy2 = (math.floor(v) for v in pred.owned)
             for key, value in pred.pred_sem_seg.items():
                 stitched[key][:, oy1:oy2, ox1:ox2] = value[:, oy1 - y:oy2 - y,
                                                            ox1 - x:ox2 - x]
