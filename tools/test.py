@@ -21,6 +21,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from bafenet.evaluation import DumpSkyDetResults
+from bafenet.models.test_time import DEFAULT_OVERLAP, tiled_test_config
 from bafenet.utils import (innermost_dataset_cfg, load_tool_config,
                            register_all_modules, setup_cpu_distributed)
 
@@ -47,6 +48,16 @@ def parse_args():
         'pictures of the predictions are written')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--tile',
+        action='store_true',
+        help='tiled inference at native resolution: overlapping tiles of '
+        'the training input size, boxes merged (docs/inference.md)')
+    parser.add_argument(
+        '--tile-overlap',
+        type=int,
+        default=DEFAULT_OVERLAP,
+        help='least tile overlap in px, no smaller than the largest target')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -83,6 +94,8 @@ def main():
     cfg = load_tool_config(args.config, args.cfg_options, args.data_root,
                            args.work_dir, args.launcher)
     setup_cpu_distributed(cfg)
+    if args.tile:
+        cfg = tiled_test_config(cfg, args.tile_overlap)
 
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
@@ -103,6 +116,7 @@ def main():
             config=args.config,
             checkpoint=args.checkpoint,
             split=test_split(cfg),
+            tile_overlap=args.tile_overlap if args.tile else None,
             metrics={k: json_number(v) for k, v in metrics.items()})
         out_path = osp.join(cfg.work_dir, 'metrics.json')
         with open(out_path, 'w') as f:
