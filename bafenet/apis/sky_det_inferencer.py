@@ -16,6 +16,9 @@ from bafenet.models.test_time import DEFAULT_OVERLAP, tiled_test_config
 from bafenet.utils import register_all_modules
 from .inference import init_detector
 
+#: The backends :class:`SkyDetInferencer` runs models with.
+BACKENDS = ('pytorch', 'onnxruntime')
+
 
 class SkyDetInferencer(DetInferencer):
     """mmdet's ``DetInferencer`` with the sky map, checked checkpoints and
@@ -43,7 +46,12 @@ class SkyDetInferencer(DetInferencer):
       (``SkyDetLocalVisualizer``);
     - the checkpoint must cover the model (``allow_partial``);
     - ``tile=True`` runs at native resolution on overlapping tiles
-      (:class:`~bafenet.models.TiledDetector`).
+      (:class:`~bafenet.models.TiledDetector`);
+    - ``backend='onnxruntime'`` runs a model exported by
+      ``tools/deployment/pytorch2onnx.py`` (``weights`` is the ``.onnx``
+      file) with :class:`~bafenet.deployment.ONNXRuntimeDetector`; the
+      config gives the pipeline, the class names and the post-process
+      settings, and must be the one the model was exported from.
 
     The model is built in :meth:`_init_model` and called in one place,
     mmengine's :meth:`forward` (``self.model.test_step(data)`` on a collated
@@ -63,6 +71,8 @@ class SkyDetInferencer(DetInferencer):
             False (frames squashed to the training input size).
         tile_overlap (int): Least tile overlap in px; no smaller than the
             largest target.
+        backend (str): ``'pytorch'`` or ``'onnxruntime'``. Defaults to
+            ``'pytorch'``.
     """
 
     def __init__(self,
@@ -74,8 +84,16 @@ class SkyDetInferencer(DetInferencer):
                  show_progress: bool = True,
                  allow_partial: bool = False,
                  tile: bool = False,
-                 tile_overlap: int = DEFAULT_OVERLAP) -> None:
+                 tile_overlap: int = DEFAULT_OVERLAP,
+                 backend: str = 'pytorch') -> None:
         register_all_modules(init_default_scope=False)
+        if backend not in BACKENDS:
+            raise ValueError(f'backend must be one of {BACKENDS}, got '
+                             f'{backend!r}')
+        if backend == 'onnxruntime' and tile:
+            raise ValueError('tiled inference runs on the pytorch backend '
+                             'only')
+        self.backend = backend
         self.allow_partial = allow_partial
         if isinstance(model, (str, Path)):
             model = Config.fromfile(str(model))
@@ -94,7 +112,10 @@ class SkyDetInferencer(DetInferencer):
     def _init_model(self, cfg: Config, weights: Optional[str],
                     device: str = 'cpu') -> nn.Module:
         """The model from :func:`~bafenet.apis.init_detector` (checked,
-        safe loading; class names from the config's dataset)."""
+        safe loading; class names from the config's dataset), or the ONNX
+        Runtime one."""
+        if self.backend == 'onnxruntime':
+            return self._init_onnxruntime(cfg, weights, device)
         model = init_detector(
             cfg, weights, device=device, allow_partial=self.allow_partial)
         if weights is None:
@@ -102,6 +123,28 @@ class SkyDetInferencer(DetInferencer):
                 'no checkpoint: the model keeps its initial weights',
                 logger='current',
                 level=30)
+        if self.palette != 'none':
+            model.dataset_meta['palette'] = self.palette
+        return model
+
+    def _init_onnxruntime(self, cfg: Config, weights: Optional[str],
+                          device: str) -> nn.Module:
+        """An :class:`~bafenet.deployment.ONNXRuntimeDetector` of the
+        ``.onnx`` file ``weights``, checked against the config's detector
+        and using its post-process settings and dataset metadata."""
+        from bafenet.deployment import (ONNXRuntimeDetector,
+                                        deployment_metadata)
+        if weights is None:
+            raise ValueError("backend 'onnxruntime' needs weights: the .onnx "
+                             'file from tools/deployment/pytorch2onnx.py')
+        providers = ['CPUExecutionProvider']
+        if str(device).startswith('cuda'):
+            providers.insert(0, 'CUDAExecutionProvider')
+        detector = init_detector(cfg)  # settings and metadata, no weights
+        model = ONNXRuntimeDetector(weights, providers=providers)
+        model.adopt_settings(
+            deployment_metadata(detector), cfg.filename or 'the config')
+        model.dataset_meta = detector.dataset_meta
         if self.palette != 'none':
             model.dataset_meta['palette'] = self.palette
         return model

@@ -86,10 +86,12 @@ def deployment_metadata(detector: SingleStageDetector) -> dict:
         detector (SingleStageDetector): The detector to export.
 
     Returns:
-        dict: ``version``, ``detector``, ``strides``, ``num_classes``,
-        ``test_cfg``, ``preprocess`` (``mean``, ``std``, ``bgr_to_rgb``,
-        ``pad_size_divisor``, ``pad_value``), ``sky_thr`` (None without a
-        sky branch), ``classes``, ``input_name`` and ``output_names``.
+        dict: ``version``, ``detector`` and ``head`` (class names),
+        ``strides``, ``num_classes``, ``test_cfg`` (see
+        :func:`postprocess_settings`), ``preprocess`` (``mean``, ``std``,
+        ``bgr_to_rgb``, ``pad_size_divisor``, ``pad_value``), ``sky_level``
+        and ``sky_thr`` (None without a sky branch), ``classes``,
+        ``input_name`` and ``output_names``.
 
     Raises:
         ValueError: If the detector does something the post-process does
@@ -109,14 +111,10 @@ def deployment_metadata(detector: SingleStageDetector) -> dict:
                 f'its box coder is {type(head.bbox_coder).__name__}')
         if head.prior_generator.offset != 0.5:
             problems.append('its points are not at the cell centres')
-    test_cfg = detector.test_cfg or {}
-    nms = test_cfg.get('nms', {})
-    if nms.get('type', 'nms') != 'nms' or nms.get('class_agnostic', False):
-        problems.append(f'its test_cfg.nms is {dict(nms)}, not class-wise '
-                        "type='nms'")
-    for key in ('nms', 'max_per_img'):
-        if key not in test_cfg:
-            problems.append(f'its test_cfg has no {key}')
+    try:
+        test_cfg = postprocess_settings(detector.test_cfg)
+    except ValueError as error:
+        problems.append(str(error))
     if problems:
         raise ValueError(f'{name} cannot be exported: ' + '; '.join(problems))
 
@@ -126,24 +124,52 @@ def deployment_metadata(detector: SingleStageDetector) -> dict:
     return dict(
         version=METADATA_VERSION,
         detector=name,
+        head=type(head).__name__,
         strides=[int(s) for s in head.strides],
         num_classes=head.num_classes,
-        test_cfg=dict(
-            score_thr=test_cfg.get('score_thr', 0),
-            nms_pre=test_cfg.get('nms_pre', -1),
-            min_bbox_size=test_cfg.get('min_bbox_size', -1),
-            nms=dict(iou_threshold=nms['iou_threshold']),
-            max_per_img=test_cfg['max_per_img']),
+        test_cfg=test_cfg,
         preprocess=dict(
             mean=preprocessor.mean.flatten().tolist() if normalize else None,
             std=preprocessor.std.flatten().tolist() if normalize else None,
             bgr_to_rgb=bool(preprocessor._channel_conversion),
             pad_size_divisor=preprocessor.pad_size_divisor,
             pad_value=float(preprocessor.pad_value)),
+        sky_level=wrapper.sky_level,
         sky_thr=(detector.sky_thr if wrapper.sky_level is not None else None),
         classes=list(getattr(detector, 'dataset_meta', {}).get('classes', [])),
         input_name=INPUT_NAME,
         output_names=wrapper.output_names)
+
+
+def postprocess_settings(test_cfg: Optional[dict]) -> dict:
+    """The settings of :func:`~bafenet.deployment.fcos_postprocess.
+    decode_detections` from a detector's ``test_cfg``.
+
+    Args:
+        test_cfg (dict, optional): ``score_thr``, ``nms_pre``,
+            ``min_bbox_size`` (optional, as in mmdet), ``nms`` (class-wise
+            ``type='nms'``) and ``max_per_img``.
+
+    Returns:
+        dict: ``score_thr``, ``nms_pre``, ``min_bbox_size``,
+        ``nms.iou_threshold`` and ``max_per_img``.
+
+    Raises:
+        ValueError: For another NMS, or without ``nms`` or ``max_per_img``.
+    """
+    test_cfg = test_cfg or {}
+    nms = test_cfg.get('nms') or {}
+    if 'nms' not in test_cfg or 'max_per_img' not in test_cfg:
+        raise ValueError('its test_cfg needs nms and max_per_img')
+    if nms.get('type', 'nms') != 'nms' or nms.get('class_agnostic', False):
+        raise ValueError(f'its test_cfg.nms is {dict(nms)}, not class-wise '
+                         "type='nms'")
+    return dict(
+        score_thr=test_cfg.get('score_thr', 0),
+        nms_pre=test_cfg.get('nms_pre', -1),
+        min_bbox_size=test_cfg.get('min_bbox_size', -1),
+        nms=dict(iou_threshold=nms['iou_threshold']),
+        max_per_img=test_cfg['max_per_img'])
 
 
 def _vecdot_symbolic(g, x, y, dim):

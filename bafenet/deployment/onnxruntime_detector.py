@@ -4,14 +4,18 @@ import math
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import torch.nn as nn
 
 from .fcos_postprocess import decode_detections, sky_probability
 from .onnx_export import read_metadata
 
 
-class ONNXRuntimeDetector:
+class ONNXRuntimeDetector(nn.Module):
     """Runs an exported FCOS, FCOS-Seg or BAFE-Net with ONNX Runtime and
     returns what the PyTorch model's ``test_step`` returns.
+
+    It holds no parameters; it is an ``nn.Module`` so that it stands where
+    mmengine and mmdet expect a model (e.g. in ``SkyDetInferencer``).
 
     Pre-processing (channel order, normalisation, padding to the divisor, as
     mmdet's ``DetDataPreprocessor``) and the post-process
@@ -43,6 +47,7 @@ class ONNXRuntimeDetector:
                  providers: Sequence[str] = ('CPUExecutionProvider', ),
                  num_threads: Optional[int] = None,
                  optimization_level: str = 'all') -> None:
+        super().__init__()
         try:
             import onnxruntime as ort
         except ImportError as error:
@@ -73,6 +78,35 @@ class ONNXRuntimeDetector:
                 preprocess['mean'], dtype=np.float32)[:, None, None]
             self._std = np.array(
                 preprocess['std'], dtype=np.float32)[:, None, None]
+
+    #: Metadata that must agree between the graph and a config.
+    GRAPH_KEYS = ('detector', 'head', 'strides', 'num_classes', 'preprocess',
+                  'sky_level', 'output_names')
+
+    def adopt_settings(self, expected: dict, source: str) -> None:
+        """Take the post-process settings (``test_cfg``, ``sky_thr``) and
+        class names of a detector built from a config, after checking that
+        the graph was exported from that kind of detector.
+
+        Args:
+            expected (dict): ``deployment_metadata`` of the config's
+                detector.
+            source (str): The config, for the error message.
+
+        Raises:
+            ValueError: Naming every key of :attr:`GRAPH_KEYS` that differs.
+        """
+        differ = [
+            f'{key}: {self.metadata[key]} in the graph, {expected[key]} in '
+            'the config' for key in self.GRAPH_KEYS
+            if self.metadata[key] != expected[key]
+        ]
+        if differ:
+            raise ValueError(f'the ONNX model was not exported from '
+                             f'{source}: ' + '; '.join(differ))
+        for key in ('test_cfg', 'sky_thr', 'classes'):
+            self.metadata[key] = expected[key]
+        self.dataset_meta = dict(classes=tuple(expected['classes']))
 
     @property
     def with_sky(self) -> bool:

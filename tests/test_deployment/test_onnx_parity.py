@@ -2,6 +2,7 @@
 ``test_v2`` images, for FCOS, FCOS-Seg and BAFE-Net (tiny R18 models with
 random weights), at two input sizes from one dynamic graph."""
 import copy
+import json
 import subprocess
 import sys
 
@@ -9,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
-from bafenet.apis import init_detector
+from bafenet.apis import SkyDetInferencer, init_detector
 from bafenet.registry import DATASETS
 from tests.conftest import REPO_ROOT
 
@@ -65,8 +67,8 @@ def spread_outputs(model: nn.Module, data: dict) -> None:
 
 @pytest.fixture(scope='module', params=list(CONFIGS))
 def exported(request, real_root, tmp_path_factory):
-    """(name, config file, PyTorch model, ONNX file) of one tiny detector;
-    BAFE-Net goes through tools/deployment/pytorch2onnx.py."""
+    """(name, config file, PyTorch model, checkpoint, ONNX file) of one tiny
+    detector; BAFE-Net goes through tools/deployment/pytorch2onnx.py."""
     name = request.param
     tmp = tmp_path_factory.mktemp(name)
     config = tmp / 'tiny.py'
@@ -74,23 +76,26 @@ def exported(request, real_root, tmp_path_factory):
     torch.manual_seed(0)
     model = init_detector(config)
     spread_outputs(model, real_batch(real_root, SCALES[0]))
+    checkpoint = tmp / 'tiny.pth'
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
     onnx_file = str(tmp / 'model.onnx')
     if name == 'BAFE-Net':
-        checkpoint = tmp / 'tiny.pth'
-        torch.save({'state_dict': model.state_dict()}, checkpoint)
-        proc = subprocess.run([
-            sys.executable, 'tools/deployment/pytorch2onnx.py',
-            str(config),
-            str(checkpoint), '--out', onnx_file, '--shape', '256', '320'
-        ],
-                              cwd=REPO_ROOT,
-                              capture_output=True,
-                              text=True)
-        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-        assert 'largest output difference to PyTorch' in proc.stdout
+        output = run_tool('tools/deployment/pytorch2onnx.py', config,
+                          checkpoint, '--out', onnx_file, '--shape', 256, 320)
+        assert 'largest output difference to PyTorch' in output
     else:
         export_onnx(model, onnx_file, input_shape=(256, 320))
-    return name, config, model, onnx_file
+    return name, config, model, checkpoint, onnx_file
+
+
+def run_tool(*args) -> str:
+    proc = subprocess.run([sys.executable, *map(str, args)],
+                          cwd=REPO_ROOT,
+                          capture_output=True,
+                          text=True)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    return output
 
 
 def real_batch(real_root, scale):
@@ -125,7 +130,7 @@ def box_iou(a, b):
 
 @pytest.mark.parametrize('scale', SCALES, ids=['320x256', '288x200'])
 def test_onnxruntime_matches_pytorch(exported, real_root, scale):
-    name, _, model, onnx_file = exported
+    name, _, model, _, onnx_file = exported
     data = real_batch(real_root, scale)
     with torch.no_grad():
         expected = model.test_step(copy.deepcopy(data))
@@ -158,3 +163,75 @@ def test_onnxruntime_matches_pytorch(exported, real_root, scale):
         assert agreement > 0.999, (name, float(agreement))
         torch.testing.assert_close(
             out_sky.sky_prob, ref_sky.sky_prob, atol=1e-4, rtol=0)
+
+
+def assert_same_detections(ref, out, name):
+    """Both sets hold the same boxes: every box of each has one in the
+    other with IoU > 0.99, a score within 1e-4 and the same label."""
+    assert len(out['scores']) == len(ref['scores']), name
+    iou = box_iou(np.asarray(ref['bboxes']), np.asarray(out['bboxes']))
+    close = np.abs(np.asarray(ref['scores'])[:, None] -
+                   np.asarray(out['scores'])[None]) <= 1e-4
+    same_label = (np.asarray(ref['labels'])[:, None] ==
+                  np.asarray(out['labels'])[None])
+    match = (iou > 0.99) & close & same_label
+    assert match.any(1).all() and match.any(0).all(), name
+
+
+def test_inferencer_onnxruntime_backend(exported, real_root, tmp_path):
+    name, config, _, checkpoint, onnx_file = exported
+    cfg = Config.fromfile(config)
+    cfg.test_dataloader.dataset.data_root = str(real_root)
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step.type == 'Resize':
+            step.scale = SCALES[0]
+    # the file says 100: the runner takes the config's post-process settings
+    cfg.model.test_cfg.max_per_img = 20
+    images = [
+        str(real_root / 'PNGImages' / f'{stem}.png')
+        for stem in ('Misc_199', 'Misc_13')
+    ]
+    expected = SkyDetInferencer(
+        cfg, str(checkpoint), show_progress=False)(images, batch_size=2)
+    inferencer = SkyDetInferencer(
+        cfg, onnx_file, backend='onnxruntime', show_progress=False)
+    out = inferencer(images, batch_size=2)
+    for ref, pred in zip(expected['predictions'], out['predictions']):
+        assert len(ref['scores']) == 20
+        assert_same_detections(ref, pred, name)
+        if name == 'FCOS':
+            assert 'sky_map' not in pred
+            continue
+        assert pred['sky_map'].shape == ref['sky_map'].shape
+        assert (pred['sky_map'] == ref['sky_map']).mean() > 0.999
+        assert 0.05 < ref['sky_fraction'] < 0.95
+
+    if name == 'BAFE-Net':  # the demo, and a config of another model
+        run_tool('tools/demo/image_demo.py', images[0], config, '--weights',
+                 onnx_file, '--backend', 'onnxruntime', '--out-dir', tmp_path,
+                 '--cfg-options',
+                 f'test_dataloader.dataset.data_root={real_root}')
+        record = json.loads(
+            (tmp_path / 'preds' / 'Misc_199.json').read_text())
+        assert len(record['scores']) > 10 and 0 < record['sky_fraction'] < 1
+        other = tmp_path / 'fcos_seg.py'
+        other.write_text(
+            TINY_CONFIG.format(base=REPO_ROOT / CONFIGS['FCOS-Seg']))
+        with pytest.raises(ValueError, match='head: BAFEHead in the graph'):
+            SkyDetInferencer(str(other), onnx_file, backend='onnxruntime')
+
+
+def test_model_without_metadata_is_refused(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        [helper.make_node('Identity', ['inputs'], ['out'])], 'bare',
+        [helper.make_tensor_value_info('inputs', TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info('out', TensorProto.FLOAT, [1])])
+    bare = str(tmp_path / 'bare.onnx')
+    onnx.save(
+        helper.make_model(
+            graph, opset_imports=[helper.make_opsetid('', 17)], ir_version=8),
+        bare)
+    with pytest.raises(ValueError, match=f'{bare}: no .bafenet. metadata'):
+        ONNXRuntimeDetector(bare)

@@ -7,8 +7,10 @@ INPUTS are image files, folders of images, or URLs. Into ``--out-dir``
 least ``--pred-score-thr`` over the translucent sky), ``preds/<name>.json``
 (every box: ``bboxes`` ``[x1, y1, x2, y2]``, ``scores``, ``labels``, and
 ``sky_fraction``, ``sky_map_path``) and ``preds/<name>_sky.png``. It runs
-through :class:`bafenet.apis.SkyDetInferencer`. An input that cannot be
-read is reported by name and skipped; the exit status is 1 if any was.
+through :class:`bafenet.apis.SkyDetInferencer`, on PyTorch or, with
+``--backend onnxruntime --weights model.onnx``, on ONNX Runtime. An input
+that cannot be read is reported by name and skipped; the exit status is 1 if
+any was.
 """
 import os.path as osp
 import sys
@@ -19,6 +21,7 @@ from mmengine.config import Config, DictAction
 from mmengine.fileio import isdir, join_path, list_dir_or_file
 
 from bafenet.apis import SkyDetInferencer
+from bafenet.apis.sky_det_inferencer import BACKENDS
 from bafenet.models.test_time import DEFAULT_OVERLAP
 from bafenet.utils import register_all_modules
 
@@ -29,7 +32,16 @@ def parse_args():
     parser.add_argument(
         'inputs', nargs='+', help='image files, folders of images or URLs')
     parser.add_argument('model', help='config file')
-    parser.add_argument('--weights', help='checkpoint file')
+    parser.add_argument(
+        '--weights',
+        help='checkpoint file, or the .onnx file with --backend onnxruntime')
+    parser.add_argument(
+        '--backend',
+        choices=BACKENDS,
+        default='pytorch',
+        help='run the PyTorch model, or a model exported by '
+        'tools/deployment/pytorch2onnx.py with ONNX Runtime '
+        '(docs/deployment.md)')
     parser.add_argument(
         '--out-dir', default='outputs', help='folder for vis/ and preds/')
     parser.add_argument('--device', help='device, e.g. cpu or cuda:0')
@@ -98,7 +110,8 @@ def main():
         show_progress=False,
         allow_partial=args.allow_partial_checkpoint,
         tile=args.tile,
-        tile_overlap=args.tile_overlap)
+        tile_overlap=args.tile_overlap,
+        backend=args.backend)
     call_args = dict(
         pred_score_thr=args.pred_score_thr,
         out_dir=args.out_dir,
