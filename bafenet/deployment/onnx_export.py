@@ -188,7 +188,7 @@ def export_onnx(detector: SingleStageDetector,
                 out_file: str,
                 input_shape: Sequence[int] = (512, 512),
                 exporter: str = 'torchscript',
-                opset_version: int = 17,
+                opset_version: int = 18,
                 dynamic: bool = True) -> dict:
     """Export a detector to ONNX with its deployment metadata.
 
@@ -200,10 +200,13 @@ def export_onnx(detector: SingleStageDetector,
             traced; multiples of the pre-processor's ``pad_size_divisor``.
         exporter (str): ``'torchscript'`` (torch's tracing exporter,
             ``dynamo=False``) or ``'dynamo'`` (the ``torch.export`` one).
-        opset_version (int): ONNX opset.
-        dynamic (bool): Batch size, height and width free in the graph
-            (height and width multiples of ``pad_size_divisor``); else fixed
-            to the example's.
+        opset_version (int): ONNX opset; 18 is the lowest the dynamo
+            exporter writes without converting.
+        dynamic (bool): Height and width free in the graph (multiples of
+            ``pad_size_divisor``), and with the TorchScript exporter the
+            batch size too (the dynamo exporter keeps the batch of 1: it
+            specialises the batch dimension of our detectors); else all
+            fixed to the example's.
 
     Returns:
         dict: The metadata written into the model.
@@ -247,7 +250,6 @@ def export_onnx(detector: SingleStageDetector,
                 dim = torch.export.Dim
                 dynamic_shapes = {
                     'inputs': {
-                        0: dim('batch', min=1, max=1024),
                         2: divisor * dim('height', min=1, max=8192 // divisor),
                         3: divisor * dim('width', min=1, max=8192 // divisor)
                     }

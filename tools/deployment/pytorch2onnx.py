@@ -5,8 +5,9 @@
 The graph takes a normalised, padded (B, 3, H, W) batch and returns the raw
 per-level outputs of the head (see ``docs/deployment.md``); the settings of
 the pre- and post-process are stored in the file, which
-``bafenet.deployment.ONNXRuntimeDetector`` runs. Batch size, height and
-width stay free unless ``--static``. When onnxruntime is installed, the
+``bafenet.deployment.ONNXRuntimeDetector`` runs. Height and width (and,
+with the default TorchScript exporter, the batch size) stay free unless
+``--static``. When onnxruntime is installed, the
 exported graph and the PyTorch model are run on the same random input and
 the largest difference of their outputs is printed; the tool fails if it
 exceeds ``--tolerance``.
@@ -42,7 +43,7 @@ def parse_args():
         default='torchscript',
         help="torch's exporter: 'torchscript' (dynamo=False, fast) or "
         "'dynamo' (torch.export; a smaller graph, much slower to export)")
-    parser.add_argument('--opset', type=int, default=17, help='ONNX opset')
+    parser.add_argument('--opset', type=int, default=18, help='ONNX opset')
     parser.add_argument(
         '--static',
         action='store_true',
