@@ -235,3 +235,17 @@ def test_model_without_metadata_is_refused(tmp_path):
         bare)
     with pytest.raises(ValueError, match=f'{bare}: no .bafenet. metadata'):
         ONNXRuntimeDetector(bare)
+
+
+def test_benchmark_mode(real_root, tmp_path):
+    out = tmp_path / 'onnx.json'
+    text = run_tool(
+        'tools/analysis_tools/benchmark.py', 'onnx', '--data-root',
+        real_root, '--shape', 64, 64, '--repeat', 1, '--json', out,
+        '--cfg-options', 'model.neck.out_channels=32',
+        'model.bbox_head.in_channels=32', 'model.bbox_head.feat_channels=32',
+        'model.bbox_head.stacked_convs=1')
+    figures = json.loads(out.read_text())
+    assert set(figures['seconds']) == set(figures['speedup'])
+    assert len(figures['seconds']) == 6
+    assert 'ONNX Runtime (all, 1 threads)' in text
