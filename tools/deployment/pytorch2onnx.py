@@ -67,7 +67,8 @@ def compare_with_pytorch(model, onnx_file: str, shape) -> float:
     input."""
     import onnxruntime as ort
     wrapper = TensorModeDetector(model).eval()
-    inputs = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(1, 3, *shape, generator=generator)
     with torch.no_grad():
         expected = wrapper(inputs)
     session = ort.InferenceSession(
@@ -91,7 +92,8 @@ def main():
         opset_version=args.opset,
         dynamic=not args.static)
     print(f'{args.out}: {metadata["detector"]} ({args.exporter} exporter, '
-          f'opset {args.opset}), outputs {", ".join(metadata["output_names"])}')
+          f'opset {args.opset}), outputs '
+          f'{", ".join(metadata["output_names"])}')
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
@@ -100,8 +102,8 @@ def main():
     diff = compare_with_pytorch(model, args.out, args.shape)
     print(f'largest output difference to PyTorch: {diff:.2e}')
     if diff > args.tolerance:
-        raise SystemExit(f'{args.out}: outputs differ from PyTorch by {diff:.2e} '
-                         f'> --tolerance {args.tolerance}')
+        raise SystemExit(f'{args.out}: outputs differ from PyTorch by '
+                         f'{diff:.2e} > --tolerance {args.tolerance}')
 
 
 if __name__ == '__main__':
