@@ -59,6 +59,12 @@ def parse_args():
         default=DEFAULT_OVERLAP,
         help='least tile overlap in px, no smaller than the largest target')
     parser.add_argument(
+        '--tile-size',
+        type=int,
+        nargs=2,
+        metavar=('WIDTH', 'HEIGHT'),
+        help='tile size; default: the scale of the test pipeline\'s Resize')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -95,7 +101,7 @@ def main():
                            args.work_dir, args.launcher)
     setup_cpu_distributed(cfg)
     if args.tile:
-        cfg = tiled_test_config(cfg, args.tile_overlap)
+        cfg = tiled_test_config(cfg, args.tile_overlap, args.tile_size)
 
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
@@ -116,7 +122,9 @@ def main():
             config=args.config,
             checkpoint=args.checkpoint,
             split=test_split(cfg),
-            tile_overlap=args.tile_overlap if args.tile else None,
+            tiling=dict(
+                tile_size=list(cfg.model.tile_size),
+                overlap=cfg.model.overlap) if args.tile else None,
             metrics={k: json_number(v) for k, v in metrics.items()})
         out_path = osp.join(cfg.work_dir, 'metrics.json')
         with open(out_path, 'w') as f:

@@ -14,11 +14,13 @@ model and takes the class and sky-class names from the config's dataset.
 """
 import copy
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 from mmdet.apis import inference_detector as mmdet_inference_detector
+from mmcv.transforms import Compose
 from mmdet.structures import DetDataSample
+from mmdet.utils import get_test_pipeline_cfg
 from mmengine.config import Config
 from mmengine.model import BaseTTAModel
 from mmengine.registry import init_default_scope
@@ -80,13 +82,17 @@ def init_detector(config: Union[str, Path, Config],
 
 def inference_detector(
     model: nn.Module, imgs: Union[ImageInput, Sequence[ImageInput]]
-) -> Union[DetDataSample, Sequence[DetDataSample]]:
-    """mmdet's ``inference_detector``, also for grayscale arrays.
+) -> Union[DetDataSample, List[DetDataSample]]:
+    """mmdet's ``inference_detector`` for files and arrays, also grayscale
+    ones, in any mix.
+
+    (mmdet's picks the loader by the first input, and after an array it
+    leaves the array loader in ``model.cfg``, so a later file fails.)
 
     Args:
         model (nn.Module): A detector from :func:`init_detector`.
         imgs (str | Path | np.ndarray | Sequence): An image file, an (H, W)
-            or (H, W, 3) BGR array, or a list of either kind (not mixed).
+            or (H, W, 3) BGR array, or a list of them.
 
     Returns:
         DetDataSample | list[DetDataSample]: Per image, ``pred_instances``
@@ -95,12 +101,23 @@ def inference_detector(
         sky branch, ``pred_sem_seg`` with ``sem_seg`` (1, H, W) labels
         (1 sky) and ``sky_prob`` (1, H, W).
     """
-
-    def as_input(img):
+    pipeline = get_test_pipeline_cfg(model.cfg)
+    pipelines = {
+        False: Compose(copy.deepcopy(pipeline)),
+        True: Compose([
+            dict(type='mmdet.LoadImageFromNDArray')
+            if step['type'] == 'LoadImageFromFile' else step
+            for step in copy.deepcopy(pipeline)
+        ])
+    }
+    results = []
+    for img in imgs if isinstance(imgs, (list, tuple)) else [imgs]:
         if isinstance(img, np.ndarray) and img.ndim == 2:
-            return np.repeat(img[..., None], 3, axis=-1)
-        return str(img) if isinstance(img, Path) else img
-
-    if isinstance(imgs, (list, tuple)):
-        return mmdet_inference_detector(model, [as_input(i) for i in imgs])
-    return mmdet_inference_detector(model, as_input(imgs))
+            img = np.repeat(img[..., None], 3, axis=-1)
+        elif isinstance(img, Path):
+            img = str(img)
+        from_array = isinstance(img, np.ndarray)
+        results.append(
+            mmdet_inference_detector(
+                model, img, test_pipeline=pipelines[from_array]))
+    return results if isinstance(imgs, (list, tuple)) else results[0]

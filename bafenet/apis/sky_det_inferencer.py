@@ -1,7 +1,7 @@
 """mmdet's ``DetInferencer`` for detectors that also segment the sky."""
 import os.path as osp
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, Optional, Tuple, Union
 
 import mmcv
 import mmengine
@@ -63,6 +63,8 @@ class SkyDetInferencer(DetInferencer):
             False (frames squashed to the training input size).
         tile_overlap (int): Least tile overlap in px; no smaller than the
             largest target.
+        tile_size (tuple[int, int], optional): Tile ``(width, height)``;
+            None takes the test pipeline's ``Resize`` scale.
     """
 
     def __init__(self,
@@ -74,7 +76,8 @@ class SkyDetInferencer(DetInferencer):
                  show_progress: bool = True,
                  allow_partial: bool = False,
                  tile: bool = False,
-                 tile_overlap: int = DEFAULT_OVERLAP) -> None:
+                 tile_overlap: int = DEFAULT_OVERLAP,
+                 tile_size: Optional[Tuple[int, int]] = None) -> None:
         register_all_modules(init_default_scope=False)
         self.allow_partial = allow_partial
         if isinstance(model, (str, Path)):
@@ -82,7 +85,7 @@ class SkyDetInferencer(DetInferencer):
         elif isinstance(model, dict) and not isinstance(model, Config):
             model = Config(model)
         if tile:
-            model = tiled_test_config(model, tile_overlap)
+            model = tiled_test_config(model, tile_overlap, tile_size)
         super().__init__(
             model,
             weights,
