@@ -14,19 +14,19 @@ model and takes the class and sky-class names from the config's dataset.
 """
 import copy
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
+from mmcv.transforms import Compose
 from mmdet.apis import inference_detector as mmdet_inference_detector
 from mmdet.structures import DetDataSample
+from mmdet.utils import get_test_pipeline_cfg
 from mmengine.config import Config
-from mmengine.model import BaseTTAModel
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from torch import nn
 
 from bafenet.registry import DATASETS, MODELS
-from bafenet.utils.checkpoint import register_checkpoint_safe_globals
+from bafenet.utils import load_model_checkpoint
 
 ImageInput = Union[str, Path, np.ndarray]
 
@@ -39,8 +39,9 @@ def init_detector(config: Union[str, Path, Config],
     """Build a detector from a config and load a checkpoint into it.
 
     The checkpoint is loaded with ``torch.load(weights_only=True)`` and the
-    allow-list of :mod:`bafenet.utils.checkpoint`: a file that carries any
-    other pickled object is refused, never executed.
+    allow-list of :mod:`bafenet.utils.checkpoint` (a file that carries any
+    other pickled object is refused, never executed), and must cover the
+    model (:func:`bafenet.utils.load_model_checkpoint`).
 
     Args:
         config (str | Path | Config): Config file or object.
@@ -49,8 +50,9 @@ def init_detector(config: Union[str, Path, Config],
         device (str): Device to run on. Defaults to ``'cpu'``.
         cfg_options (dict, optional): Overrides merged into the config.
         allow_partial (bool): Load a checkpoint that misses some of the
-            model's weights or holds some of another shape (they keep their
-            initial values). Defaults to False: such a checkpoint is refused.
+            model's weights, holds some of another shape or others the model
+            lacks (the model's keep their initial values). Defaults to
+            False: such a checkpoint is refused, naming the keys.
 
     Returns:
         nn.Module: The detector (or test-time wrapper such as
@@ -63,15 +65,13 @@ def init_detector(config: Union[str, Path, Config],
     if cfg_options:
         config.merge_from_dict(cfg_options)
     init_default_scope(config.get('default_scope', 'bafenet'))
-    register_checkpoint_safe_globals()
     model = MODELS.build(config.model)
-    # The checkpoint holds the detector's weights, not a wrapper's.
-    detector = model.module if isinstance(model, BaseTTAModel) else model
     dataset_cfg = copy.deepcopy(config.test_dataloader.dataset)
     dataset_cfg['lazy_init'] = True  # only the metainfo is needed
     model.dataset_meta = dict(DATASETS.build(dataset_cfg).metainfo)
     if checkpoint is not None:
-        state = load_checkpoint(detector, str(checkpoint), map_location='cpu')
+        state = load_model_checkpoint(
+            model, str(checkpoint), allow_partial=allow_partial)
         model.dataset_meta.update(
             state.get('meta', {}).get('dataset_meta') or {})
     model.cfg = config
@@ -80,13 +80,17 @@ def init_detector(config: Union[str, Path, Config],
 
 def inference_detector(
     model: nn.Module, imgs: Union[ImageInput, Sequence[ImageInput]]
-) -> Union[DetDataSample, Sequence[DetDataSample]]:
-    """mmdet's ``inference_detector``, also for grayscale arrays.
+) -> Union[DetDataSample, List[DetDataSample]]:
+    """mmdet's ``inference_detector`` for files and arrays, also grayscale
+    ones, in any mix.
+
+    (mmdet's picks the loader by the first input, and after an array it
+    leaves the array loader in ``model.cfg``, so a later file fails.)
 
     Args:
         model (nn.Module): A detector from :func:`init_detector`.
         imgs (str | Path | np.ndarray | Sequence): An image file, an (H, W)
-            or (H, W, 3) BGR array, or a list of either kind (not mixed).
+            or (H, W, 3) BGR array, or a list of them.
 
     Returns:
         DetDataSample | list[DetDataSample]: Per image, ``pred_instances``
@@ -95,12 +99,23 @@ def inference_detector(
         sky branch, ``pred_sem_seg`` with ``sem_seg`` (1, H, W) labels
         (1 sky) and ``sky_prob`` (1, H, W).
     """
-
-    def as_input(img):
+    pipeline = get_test_pipeline_cfg(model.cfg)
+    pipelines = {
+        False: Compose(copy.deepcopy(pipeline)),
+        True: Compose([
+            dict(type='mmdet.LoadImageFromNDArray')
+            if step['type'] == 'LoadImageFromFile' else step
+            for step in copy.deepcopy(pipeline)
+        ])
+    }
+    results = []
+    for img in imgs if isinstance(imgs, (list, tuple)) else [imgs]:
         if isinstance(img, np.ndarray) and img.ndim == 2:
-            return np.repeat(img[..., None], 3, axis=-1)
-        return str(img) if isinstance(img, Path) else img
-
-    if isinstance(imgs, (list, tuple)):
-        return mmdet_inference_detector(model, [as_input(i) for i in imgs])
-    return mmdet_inference_detector(model, as_input(imgs))
+            img = np.repeat(img[..., None], 3, axis=-1)
+        elif isinstance(img, Path):
+            img = str(img)
+        from_array = isinstance(img, np.ndarray)
+        results.append(
+            mmdet_inference_detector(
+                model, img, test_pipeline=pipelines[from_array]))
+    return results if isinstance(imgs, (list, tuple)) else results[0]

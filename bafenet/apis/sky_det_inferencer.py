@@ -1,7 +1,7 @@
 """mmdet's ``DetInferencer`` for detectors that also segment the sky."""
 import os.path as osp
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, Optional, Tuple, Union
 
 import mmcv
 import mmengine
@@ -71,6 +71,8 @@ class SkyDetInferencer(DetInferencer):
             False (frames squashed to the training input size).
         tile_overlap (int): Least tile overlap in px; no smaller than the
             largest target.
+        tile_size (tuple[int, int], optional): Tile ``(width, height)``;
+            None takes the test pipeline's ``Resize`` scale.
         backend (str): ``'pytorch'`` or ``'onnxruntime'``. Defaults to
             ``'pytorch'``.
     """
@@ -85,6 +87,7 @@ class SkyDetInferencer(DetInferencer):
                  allow_partial: bool = False,
                  tile: bool = False,
                  tile_overlap: int = DEFAULT_OVERLAP,
+                 tile_size: Optional[Tuple[int, int]] = None,
                  backend: str = 'pytorch') -> None:
         register_all_modules(init_default_scope=False)
         if backend not in BACKENDS:
@@ -100,7 +103,7 @@ class SkyDetInferencer(DetInferencer):
         elif isinstance(model, dict) and not isinstance(model, Config):
             model = Config(model)
         if tile:
-            model = tiled_test_config(model, tile_overlap)
+            model = tiled_test_config(model, tile_overlap, tile_size)
         super().__init__(
             model,
             weights,

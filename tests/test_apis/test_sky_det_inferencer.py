@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from bafenet.apis import SkyDetInferencer, inference_detector
+from bafenet.apis import SkyDetInferencer, inference_detector, init_detector
+from bafenet.utils import CheckpointError
 from tests.tiny_configs import tiny_bafenet_config
 
 #: Real test_v2 frames of different sizes (squashed to one input size).
@@ -77,3 +78,24 @@ def test_pictures_and_files(inferencer, images, tmp_path):
             (tmp_path / 'plain' / 'preds' / f'{name}.json').read_text())
         assert record['sky_fraction'] == pytest.approx(sky.mean())
         np.testing.assert_allclose(record['bboxes'], pred['bboxes'])
+
+
+def test_a_checkpoint_of_another_model_is_refused(real_root, tmp_path):
+    fcos = init_detector(
+        tiny_bafenet_config(
+            real_root, config='fcos/fcos_r18_fpn_20e_densesirst.py'))
+    checkpoint = tmp_path / 'fcos.pth'
+    torch.save(dict(state_dict=fcos.state_dict(), meta=dict()), checkpoint)
+    bafenet = tiny_bafenet_config(real_root)
+    # BAFE-Net's sky branch and exchange are missing from FCOS's weights.
+    for load in (lambda: SkyDetInferencer(bafenet, str(checkpoint)),
+                 lambda: init_detector(bafenet, checkpoint),
+                 lambda: SkyDetInferencer(bafenet, str(checkpoint),
+                                          tile=True)):
+        with pytest.raises(CheckpointError, match=r'fcos\.pth(.|\n)*'
+                           r'bbox_head\.(conv_seg|seg|lsk|exchange)'):
+            load()
+    partial = SkyDetInferencer(
+        bafenet, str(checkpoint), allow_partial=True, show_progress=False)
+    torch.testing.assert_close(partial.model.backbone.conv1.weight,
+                               fcos.backbone.conv1.weight)

@@ -76,6 +76,13 @@ def test_tiled_config_keeps_native_size_and_wraps_the_model(real_root):
     assert resizes == [dict(type='Resize', scale_factor=1.0)]
     # The original config is unchanged.
     assert cfg.model.type == 'BAFENet'
+    # A pipeline that keeps the size needs a tile size.
+    with pytest.raises(ValueError, match='pass the tile size'):
+        tiled_test_config(tiled_cfg)
+    again = tiled_test_config(tiled_cfg, tile_size=(96, 64))
+    assert again.model.tile_size == (96, 64)
+    assert (again.test_dataloader.dataset.pipeline ==
+            tiled_cfg.test_dataloader.dataset.pipeline)
     with pytest.raises(ValueError, match='overlap must be'):
         TiledDetector(module=cfg.model, tile_size=(64, 64), overlap=64)
 

@@ -122,6 +122,21 @@ def test_test_tool_evaluates_the_checkpoint(trained, real_root, tmp_path):
         assert not np.array_equal(drawn[:, :width], drawn[:, width:])
 
 
+def test_test_tool_tiles_frames_at_native_size(trained, real_root):
+    config, work_dir = trained
+    out_dir = work_dir / 'test_tiled'
+    output = run_tool('tools/test.py', config, work_dir / 'epoch_1.pth',
+                      '--data-root', real_root, '--work-dir', out_dir,
+                      '--tile', '--tile-overlap', '48')
+    report = json.loads((out_dir / 'metrics.json').read_text())
+    # Tiles of the training input size (the tiny config's 256 x 256).
+    assert report['tiling'] == dict(tile_size=[256, 256], overlap=48)
+    for key in METRIC_KEYS:
+        assert key in output, key
+        value = report['metrics'][key]
+        assert value is None or math.isfinite(value), key
+
+
 def test_resume_continues_from_the_checkpoint(trained, real_root):
     config, work_dir = trained
     output = run_tool('tools/train.py', config, '--data-root', real_root,

@@ -69,6 +69,12 @@ def parse_args():
         default=DEFAULT_OVERLAP,
         help='least tile overlap in px, no smaller than the largest target')
     parser.add_argument(
+        '--tile-size',
+        type=int,
+        nargs=2,
+        metavar=('WIDTH', 'HEIGHT'),
+        help='tile size; default: the scale of the test pipeline\'s Resize')
+    parser.add_argument(
         '--allow-partial-checkpoint',
         action='store_true',
         help='accept a checkpoint that does not cover the model (missing or '
@@ -111,6 +117,7 @@ def main():
         allow_partial=args.allow_partial_checkpoint,
         tile=args.tile,
         tile_overlap=args.tile_overlap,
+        tile_size=args.tile_size,
         backend=args.backend)
     call_args = dict(
         pred_score_thr=args.pred_score_thr,

@@ -23,7 +23,7 @@ input size, runs the wrapped detector on each tile and merges the results:
 """
 import copy
 import math
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmcv.ops import batched_nms
@@ -247,44 +247,52 @@ class TiledDetector(BaseTTAModel):
         return PixelData(**stitched)
 
 
-def tiled_test_config(cfg: Config, overlap: int = DEFAULT_OVERLAP) -> Config:
+def tiled_test_config(cfg: Config,
+                      overlap: int = DEFAULT_OVERLAP,
+                      tile_size: Optional[Tuple[int, int]] = None) -> Config:
     """The config with tiled inference at native resolution.
 
-    The model becomes a :class:`TiledDetector` around the config's model,
-    with tiles of the test pipeline's ``Resize`` scale (the training input
-    size); in the test pipeline, that ``Resize`` keeps the size
-    (``scale_factor=1.0``), so frames reach the model unsquashed.
+    The model becomes a :class:`TiledDetector` around the config's model.
+    Tiles default to the scale of the test pipeline's ``Resize`` (the
+    training input size), and that ``Resize`` then keeps the size
+    (``scale_factor=1.0``), so frames reach the model unsquashed. A test
+    pipeline that already keeps the size needs ``tile_size``.
 
     Args:
-        cfg (Config): A detector config whose test pipeline has a
-            ``Resize`` with a ``scale``.
+        cfg (Config): A detector config.
         overlap (int): Least tile overlap in px (see the module docstring).
+        tile_size (tuple[int, int], optional): Tile ``(width, height)``;
+            None takes the test ``Resize`` scale.
 
     Returns:
         Config: A new config; ``cfg`` is unchanged.
 
     Raises:
-        ValueError: If the test pipeline has no ``Resize`` with a ``scale``.
+        ValueError: If the tile size is not given and the test pipeline has
+            not exactly one ``Resize`` with a ``scale``.
     """
     cfg = copy.deepcopy(cfg)
     dataset = innermost_dataset_cfg(cfg.test_dataloader.dataset)
-    resizes = [
+    squash = [
         step for step in dataset.pipeline
         if step['type'].split('.')[-1] == 'Resize' and 'scale' in step
     ]
-    if len(resizes) != 1:
-        raise ValueError('tiled inference takes its tile size from the one '
-                         'Resize with a scale in test_dataloader\'s pipeline; '
-                         f'found {len(resizes)}')
-    scale = resizes[0]['scale']
-    tile_size = (scale, scale) if isinstance(scale, int) else tuple(scale)
-    dataset.pipeline = [
-        dict(type='Resize', scale_factor=1.0) if step is resizes[0] else step
-        for step in dataset.pipeline
-    ]
+    if len(squash) > 1 or (tile_size is None and not squash):
+        raise ValueError(
+            'tiled inference replaces the one Resize with a scale in '
+            f'test_dataloader\'s pipeline, found {len(squash)}; pass the '
+            'tile size for a pipeline that keeps the size')
+    if squash:
+        scale = squash[0]['scale']
+        if tile_size is None:
+            tile_size = (scale, scale) if isinstance(scale, int) else scale
+        dataset.pipeline = [
+            dict(type='Resize', scale_factor=1.0) if step is squash[0] else
+            step for step in dataset.pipeline
+        ]
     cfg.model = ConfigDict(
         type='TiledDetector',
         module=cfg.model,
-        tile_size=tile_size,
+        tile_size=tuple(tile_size),
         overlap=overlap)
     return cfg
