@@ -6,6 +6,11 @@ The config's evaluator (``DenseSIRSTMetric``: every figure of
 and the dataset split. A figure that is undefined (the best-F1 threshold
 without any true positive) is written as null. ``--show-dir`` writes, per image,
 the ground truth beside the predictions, each over its sky map.
+
+The checkpoint must cover the model: one of another model (missing,
+shape-mismatched or extra weights) is refused with an error naming the keys
+and the config it was trained with, rather than evaluated half-random;
+``--allow-partial-checkpoint`` loads what fits instead, with a warning.
 """
 import argparse
 import json
@@ -21,14 +26,22 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from bafenet.evaluation import DumpSkyDetResults
-from bafenet.utils import (innermost_dataset_cfg, load_tool_config,
-                           register_all_modules, setup_cpu_distributed)
+from bafenet.models.test_time import DEFAULT_OVERLAP, tiled_test_config
+from bafenet.utils import (innermost_dataset_cfg, load_model_checkpoint,
+                           load_tool_config, register_all_modules,
+                           setup_cpu_distributed)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test (and eval) a detector')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--allow-partial-checkpoint',
+        action='store_true',
+        help='evaluate even if the checkpoint does not cover the model '
+        '(missing, shape-mismatched or extra weights): load the weights '
+        'that fit and warn; by default such a checkpoint is refused')
     parser.add_argument(
         '--work-dir', help='the dir to save the metrics and pictures')
     parser.add_argument(
@@ -48,6 +61,22 @@ def parse_args():
         'pictures of the predictions are written')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--tile',
+        action='store_true',
+        help='tiled inference at native resolution: overlapping tiles of '
+        'the training input size, boxes merged (docs/inference.md)')
+    parser.add_argument(
+        '--tile-overlap',
+        type=int,
+        default=DEFAULT_OVERLAP,
+        help='least tile overlap in px, no smaller than the largest target')
+    parser.add_argument(
+        '--tile-size',
+        type=int,
+        nargs=2,
+        metavar=('WIDTH', 'HEIGHT'),
+        help='tile size; default: the scale of the test pipeline\'s Resize')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -84,8 +113,11 @@ def main():
     cfg = load_tool_config(args.config, args.cfg_options, args.data_root,
                            args.work_dir, args.launcher)
     setup_cpu_distributed(cfg)
+    if args.tile:
+        cfg = tiled_test_config(cfg, args.tile_overlap, args.tile_size)
 
-    cfg.load_from = args.checkpoint
+    # The checkpoint is loaded below, checked against the model.
+    cfg.load_from = None
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
 
@@ -96,6 +128,12 @@ def main():
             raise ValueError(f'--out must name a .pkl file, got {args.out}')
         runner.test_evaluator.metrics.append(
             DumpSkyDetResults(out_file_path=args.out))
+    load_model_checkpoint(
+        runner.model,
+        args.checkpoint,
+        allow_partial=args.allow_partial_checkpoint,
+        logger=runner.logger)
+    runner.logger.info(f'Load checkpoint from {args.checkpoint}')
 
     metrics = runner.test()
 
@@ -104,6 +142,9 @@ def main():
             config=args.config,
             checkpoint=args.checkpoint,
             split=test_split(cfg),
+            tiling=dict(
+                tile_size=list(cfg.model.tile_size),
+                overlap=cfg.model.overlap) if args.tile else None,
             metrics={k: json_number(v) for k, v in metrics.items()})
         out_path = osp.join(cfg.work_dir, 'metrics.json')
         with open(out_path, 'w') as f:

@@ -1,6 +1,4 @@
-from .inference import (SkyDetResult, inference_detector, init_detector,
-                        list_images)
+from .inference import inference_detector, init_detector
+from .sky_det_inferencer import SkyDetInferencer
 
-__all__ = [
-    'SkyDetResult', 'init_detector', 'inference_detector', 'list_images'
-]
+__all__ = ['SkyDetInferencer', 'init_detector', 'inference_detector']

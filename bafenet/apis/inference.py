@@ -1,203 +1,121 @@
-"""Inference: a config and a checkpoint in, boxes and sky maps out.
+"""mmdet's ``init_detector`` / ``inference_detector`` with bafenet's loading.
 
->>> from bafenet.apis import init_detector, inference_detector, list_images
+>>> from bafenet.apis import init_detector, inference_detector
 >>> model = init_detector('configs/bafenet/bafenet_r18_fpn_20e_densesirst.py',
 ...                       'work_dirs/bafenet_r18/best_mAP07_epoch_8.pth')
->>> result = inference_detector(model, 'frame.png')
->>> result.bboxes.shape, result.sky_prob.shape     # (N, 4), (H, W)
->>> results = inference_detector(model, list_images('frames/'))
+>>> sample = inference_detector(model, 'frame.png')
+>>> sample.pred_instances.bboxes.shape         # (N, 4), original pixels
+>>> sample.pred_sem_seg.sky_prob.shape         # (1, H, W)
+
+mmdet's ``init_detector`` loads any checkpoint that shares a few keys with
+the model (missing ones stay random) and, without a checkpoint, names the
+classes after COCO; this one refuses a checkpoint that does not cover the
+model and takes the class and sky-class names from the config's dataset.
 """
 import copy
-import os
-import os.path as osp
-from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
-import torch
 from mmcv.transforms import Compose
+from mmdet.apis import inference_detector as mmdet_inference_detector
 from mmdet.structures import DetDataSample
+from mmdet.utils import get_test_pipeline_cfg
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from torch import nn
 
 from bafenet.registry import DATASETS, MODELS
-from bafenet.utils.checkpoint import register_checkpoint_safe_globals
-
-#: File suffixes :func:`list_images` takes for images.
-IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+from bafenet.utils import load_model_checkpoint
 
 ImageInput = Union[str, Path, np.ndarray]
-
-
-@dataclass
-class SkyDetResult:
-    """The prediction for one image, in its original pixel coordinates.
-
-    Attributes:
-        img_path (str, optional): The image file; None for an array input.
-        bboxes (np.ndarray): (N, 4) float32 ``[x1, y1, x2, y2]`` boxes,
-            best score first.
-        scores (np.ndarray): (N, ) float32 scores.
-        labels (np.ndarray): (N, ) int64 class indices.
-        sky_prob (np.ndarray, optional): (H, W) float32 sky probability;
-            None for detectors without a sky branch.
-        data_sample (DetDataSample): The model's output, for visualizers.
-    """
-    img_path: Optional[str]
-    bboxes: np.ndarray
-    scores: np.ndarray
-    labels: np.ndarray
-    sky_prob: Optional[np.ndarray]
-    data_sample: DetDataSample
 
 
 def init_detector(config: Union[str, Path, Config],
                   checkpoint: Optional[Union[str, Path]] = None,
                   device: str = 'cpu',
-                  cfg_options: Optional[dict] = None) -> nn.Module:
+                  cfg_options: Optional[dict] = None,
+                  allow_partial: bool = False) -> nn.Module:
     """Build a detector from a config and load a checkpoint into it.
 
     The checkpoint is loaded with ``torch.load(weights_only=True)`` and the
-    allow-list of :mod:`bafenet.utils.checkpoint`: a file that carries any
-    other pickled object is refused, never executed.
+    allow-list of :mod:`bafenet.utils.checkpoint` (a file that carries any
+    other pickled object is refused, never executed), and must cover the
+    model (:func:`bafenet.utils.load_model_checkpoint`).
 
     Args:
         config (str | Path | Config): Config file or object.
-        checkpoint (str | Path, optional): Checkpoint file. None leaves the weights
-            as initialised (for tests and benchmarks).
+        checkpoint (str | Path, optional): Checkpoint file. None leaves the
+            weights as initialised (for tests and benchmarks).
         device (str): Device to run on. Defaults to ``'cpu'``.
         cfg_options (dict, optional): Overrides merged into the config.
+        allow_partial (bool): Load a checkpoint that misses some of the
+            model's weights, holds some of another shape or others the model
+            lacks (the model's keep their initial values). Defaults to
+            False: such a checkpoint is refused, naming the keys.
 
     Returns:
-        nn.Module: The detector in eval mode, with ``cfg`` (the config) and
-        ``dataset_meta`` (class and sky-class names, palettes) attached.
+        nn.Module: The detector (or test-time wrapper such as
+        :class:`~bafenet.models.TiledDetector`) in eval mode, with ``cfg``
+        and ``dataset_meta`` (class and sky-class names, palettes).
     """
-    if isinstance(config, (str, Path)):
-        config = Config.fromfile(str(config))
-    elif not isinstance(config, Config):
-        raise TypeError(f'config must be a file name or a Config, '
-                        f'got {type(config).__name__}')
-    config = copy.deepcopy(config)
+    config = copy.deepcopy(
+        Config.fromfile(str(config)) if isinstance(config, (str,
+                                                            Path)) else config)
     if cfg_options:
         config.merge_from_dict(cfg_options)
-    # Pretrained backbone weights are replaced by the checkpoint anyway.
-    config.model.backbone.init_cfg = None
     init_default_scope(config.get('default_scope', 'bafenet'))
-    register_checkpoint_safe_globals()
-
     model = MODELS.build(config.model)
     dataset_cfg = copy.deepcopy(config.test_dataloader.dataset)
     dataset_cfg['lazy_init'] = True  # only the metainfo is needed
     model.dataset_meta = dict(DATASETS.build(dataset_cfg).metainfo)
     if checkpoint is not None:
-        state = load_checkpoint(model, str(checkpoint), map_location='cpu')
-        saved_meta = state.get('meta', {}).get('dataset_meta')
-        if saved_meta:
-            model.dataset_meta.update(saved_meta)
+        state = load_model_checkpoint(
+            model, str(checkpoint), allow_partial=allow_partial)
+        model.dataset_meta.update(
+            state.get('meta', {}).get('dataset_meta') or {})
     model.cfg = config
     return model.to(device).eval()
 
 
-def list_images(path: Union[str, Path]) -> List[str]:
-    """The image files of a folder (sorted, not recursive), or one file.
-
-    Args:
-        path (str | Path): An image file or a folder.
-
-    Returns:
-        list[str]: Image paths.
-    """
-    path = str(path)
-    if osp.isdir(path):
-        images = sorted(
-            osp.join(path, name) for name in os.listdir(path)
-            if name.lower().endswith(IMG_EXTENSIONS))
-        if not images:
-            raise FileNotFoundError(
-                f'{path}: no image files ({", ".join(IMG_EXTENSIONS)})')
-        return images
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: no such image file or folder')
-    return [path]
-
-
-def inference_pipeline(cfg: Config, from_array: bool) -> Compose:
-    """The test pipeline of ``cfg`` without its annotation loading.
-
-    Args:
-        cfg (Config): A detector config.
-        from_array (bool): Whether images come as arrays, not files.
-
-    Returns:
-        Compose: The pipeline, from image to packed inputs.
-    """
-    pipeline = [
-        copy.deepcopy(step) for step in cfg.test_dataloader.dataset.pipeline
-        if 'Annotations' not in step['type']
-    ]
-    if from_array:
-        pipeline[0] = dict(type='mmdet.LoadImageFromNDArray')
-    return Compose(pipeline)
-
-
 def inference_detector(
     model: nn.Module, imgs: Union[ImageInput, Sequence[ImageInput]]
-) -> Union[SkyDetResult, List[SkyDetResult]]:
-    """Detect targets (and segment the sky) in one image or several.
+) -> Union[DetDataSample, List[DetDataSample]]:
+    """mmdet's ``inference_detector`` for files and arrays, also grayscale
+    ones, in any mix.
+
+    (mmdet's picks the loader by the first input, and after an array it
+    leaves the array loader in ``model.cfg``, so a later file fails.)
 
     Args:
         model (nn.Module): A detector from :func:`init_detector`.
         imgs (str | Path | np.ndarray | Sequence): An image file, an (H, W)
-            or (H, W, 3) BGR array, or a sequence of them.
+            or (H, W, 3) BGR array, or a list of them.
 
     Returns:
-        SkyDetResult | list[SkyDetResult]: One result per image, a list if
-        ``imgs`` was a sequence.
+        DetDataSample | list[DetDataSample]: Per image, ``pred_instances``
+        (``bboxes`` (N, 4) ``[x1, y1, x2, y2]`` in original pixels,
+        ``scores``, ``labels``, best score first) and, for detectors with a
+        sky branch, ``pred_sem_seg`` with ``sem_seg`` (1, H, W) labels
+        (1 sky) and ``sky_prob`` (1, H, W).
     """
-    single = isinstance(imgs, (str, Path, np.ndarray))
-    items = [imgs] if single else list(imgs)
-    pipelines = {}
+    pipeline = get_test_pipeline_cfg(model.cfg)
+    pipelines = {
+        False: Compose(copy.deepcopy(pipeline)),
+        True: Compose([
+            dict(type='mmdet.LoadImageFromNDArray')
+            if step['type'] == 'LoadImageFromFile' else step
+            for step in copy.deepcopy(pipeline)
+        ])
+    }
     results = []
-    for item in items:
-        from_array = isinstance(item, np.ndarray)
-        if from_array not in pipelines:
-            pipelines[from_array] = inference_pipeline(model.cfg, from_array)
-        if from_array:
-            if item.ndim == 2:
-                item = np.repeat(item[..., None], 3, axis=-1)
-            data = dict(img=item, img_id=0)
-        else:
-            data = dict(img_path=str(item), img_id=0)
-        data = pipelines[from_array](data)
-        with torch.no_grad():
-            sample = model.test_step(pseudo_collate([data]))[0]
-        results.append(to_result(sample, None if from_array else str(item)))
-    return results[0] if single else results
-
-
-def to_result(sample: DetDataSample,
-              img_path: Optional[str]) -> SkyDetResult:
-    """Numpy view of a predicted data sample.
-
-    Args:
-        sample (DetDataSample): Output of the model's ``test_step``.
-        img_path (str, optional): The image file.
-
-    Returns:
-        SkyDetResult: The result.
-    """
-    pred = sample.pred_instances
-    sky_prob = None
-    if 'pred_sem_seg' in sample and 'sky_prob' in sample.pred_sem_seg:
-        sky_prob = sample.pred_sem_seg.sky_prob[0].float().cpu().numpy()
-    return SkyDetResult(
-        img_path=img_path,
-        bboxes=pred.bboxes.cpu().numpy().astype(np.float32),
-        scores=pred.scores.cpu().numpy().astype(np.float32),
-        labels=pred.labels.cpu().numpy().astype(np.int64),
-        sky_prob=sky_prob,
-        data_sample=sample.cpu())
+    for img in imgs if isinstance(imgs, (list, tuple)) else [imgs]:
+        if isinstance(img, np.ndarray) and img.ndim == 2:
+            img = np.repeat(img[..., None], 3, axis=-1)
+        elif isinstance(img, Path):
+            img = str(img)
+        from_array = isinstance(img, np.ndarray)
+        results.append(
+            mmdet_inference_detector(
+                model, img, test_pipeline=pipelines[from_array]))
+    return results if isinstance(imgs, (list, tuple)) else results[0]

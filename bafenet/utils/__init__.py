@@ -1,10 +1,12 @@
-from .checkpoint import register_checkpoint_safe_globals
+from .checkpoint import (CheckpointError, load_model_checkpoint,
+                         register_checkpoint_safe_globals)
 from .config import (innermost_dataset_cfg, load_config, load_tool_config,
                      set_data_root, setup_cpu_distributed)
 from .setup_env import register_all_modules
 
 __all__ = [
-    'innermost_dataset_cfg', 'load_config', 'load_tool_config',
-    'register_all_modules', 'register_checkpoint_safe_globals',
-    'set_data_root', 'setup_cpu_distributed'
+    'CheckpointError', 'innermost_dataset_cfg', 'load_config',
+    'load_model_checkpoint', 'load_tool_config', 'register_all_modules',
+    'register_checkpoint_safe_globals', 'set_data_root',
+    'setup_cpu_distributed'
 ]

@@ -8,8 +8,8 @@ from mmengine import DefaultScope
 def register_all_modules(init_default_scope: bool = True) -> None:
     """Register bafenet and mmdet modules into their registries.
 
-    Also allow-lists what mmengine checkpoints contain for ``torch.load`` with
-    ``weights_only=True`` (see :mod:`bafenet.utils.checkpoint`).
+    Importing :mod:`bafenet.utils` has already installed the safe checkpoint
+    loader and its allow-list (see :mod:`bafenet.utils.checkpoint`).
 
     Args:
         init_default_scope (bool): Whether to set the default scope to
@@ -23,10 +23,8 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import bafenet.evaluation  # noqa: F401
     import bafenet.models  # noqa: F401
     import bafenet.visualization  # noqa: F401
-    from .checkpoint import register_checkpoint_safe_globals
 
     mmdet.utils.register_all_modules(init_default_scope=False)
-    register_checkpoint_safe_globals()
 
     if not init_default_scope:
         return

@@ -120,6 +120,21 @@ def test_test_tool_evaluates_the_checkpoint(trained, real_root, tmp_path):
         assert not np.array_equal(drawn[:, :width], drawn[:, width:])
 
 
+def test_test_tool_tiles_frames_at_native_size(trained, real_root):
+    config, work_dir = trained
+    out_dir = work_dir / 'test_tiled'
+    output = run_tool('tools/test.py', config, work_dir / 'epoch_1.pth',
+                      '--data-root', real_root, '--work-dir', out_dir,
+                      '--tile', '--tile-overlap', '48')
+    report = json.loads((out_dir / 'metrics.json').read_text())
+    # Tiles of the training input size (the tiny config's 256 x 256).
+    assert report['tiling'] == dict(tile_size=[256, 256], overlap=48)
+    for key in METRIC_KEYS:
+        assert key in output, key
+        value = report['metrics'][key]
+        assert value is None or math.isfinite(value), key
+
+
 def test_resume_continues_from_the_checkpoint(trained, real_root):
     config, work_dir = trained
     output = run_tool('tools/train.py', config, '--data-root', real_root,
@@ -132,29 +147,31 @@ def test_resume_continues_from_the_checkpoint(trained, real_root):
 
 
 def test_inference_api_on_files_arrays_and_lists(trained, real_root):
-    from bafenet.apis import inference_detector, init_detector, list_images
+    from bafenet.apis import inference_detector, init_detector
     config, work_dir = trained
     model = init_detector(config, work_dir / 'epoch_1.pth')
     assert model.dataset_meta['classes'] == ('Target', )
+    assert model.dataset_meta['seg_classes'] == ('others', 'sky')
     img_path = real_root / 'PNGImages' / (
         (real_root / 'Splits/mini_test.txt').read_text().split()[0] + '.png')
     result = inference_detector(model, img_path)
     image = mmcv.imread(img_path)
     height, width = image.shape[:2]
-    assert result.sky_prob.shape == (height, width)
-    assert result.sky_prob.dtype == np.float32
-    assert 0 <= result.sky_prob.min() and result.sky_prob.max() <= 1
-    assert result.bboxes.shape == (len(result.scores), 4)
-    assert np.all(np.diff(result.scores) <= 0)
+    sky_prob = result.pred_sem_seg.sky_prob
+    assert sky_prob.shape == (1, height, width)
+    assert sky_prob.dtype == torch.float32
+    assert 0 <= sky_prob.min() and sky_prob.max() <= 1
+    scores = result.pred_instances.scores
+    assert result.pred_instances.bboxes.shape == (len(scores), 4)
+    assert torch.all(scores[1:] <= scores[:-1])
     # An array (grayscale or BGR) gives the same prediction as the file.
     for array in (image, image[..., 0]):
         same = inference_detector(model, array)
-        np.testing.assert_allclose(same.scores, result.scores, atol=1e-5)
-        np.testing.assert_allclose(same.sky_prob, result.sky_prob, atol=1e-5)
+        torch.testing.assert_close(same.pred_instances.scores, scores)
+        torch.testing.assert_close(same.pred_sem_seg.sky_prob, sky_prob)
     results = inference_detector(model, [img_path, img_path])
     assert len(results) == 2 and results[1].img_path == str(img_path)
-    with pytest.raises(FileNotFoundError, match='no such image'):
-        list_images(real_root / 'nothing-here.png')
+    torch.testing.assert_close(results[1].pred_instances.scores, scores)
 
 
 def test_inference_api_refuses_a_malicious_checkpoint(trained, tmp_path):
@@ -187,26 +204,52 @@ def test_image_demo_writes_pictures_and_json(trained, real_root, tmp_path):
     for img_id in ids:
         shutil.copy(real_root / 'PNGImages' / f'{img_id}.png', images)
     out_dir = tmp_path / 'out'
-    output = run_tool('tools/demo/image_demo.py', images, config,
+    output = run_tool('tools/demo/image_demo.py', images, config, '--weights',
                       work_dir / 'epoch_1.pth', '--out-dir', out_dir,
-                      '--score-thr', '0', '--cfg-options',
-                      'model.test_cfg.score_thr=0')
-    assert '3 images written' in output
+                      '--pred-score-thr', '0', '--batch-size', '2',
+                      '--cfg-options', 'model.test_cfg.score_thr=0')
+    assert '3 of 3 images done' in output
     for img_id in ids:
-        picture = mmcv.imread(out_dir / f'{img_id}.png')
+        picture = mmcv.imread(out_dir / 'vis' / f'{img_id}.png')
         original = mmcv.imread(images / f'{img_id}.png')
         assert picture.shape == original.shape
         # The sky overlay and the boxes change the picture.
         assert np.abs(picture.astype(int) - original).mean() > 0.5
-        record = json.loads((out_dir / f'{img_id}.json').read_text())
-        assert (record['height'], record['width']) == original.shape[:2]
-        assert 0 <= record['sky_fraction'] <= 1
-        assert record['score_thr'] == 0
+        record = json.loads((out_dir / 'preds' / f'{img_id}.json').read_text())
+        sky = mmcv.imread(record['sky_map_path'], flag='unchanged')
+        assert sky.shape == original.shape[:2]
+        assert record['sky_fraction'] == pytest.approx((sky == 255).mean())
         # Every detection is kept: up to the model's max_per_img.
-        assert 0 < len(record['detections']) <= 100
-        for det in record['detections']:
-            x1, y1, x2, y2 = det['bbox']
-            assert x1 <= x2 and y1 <= y2 and det['class'] == 'Target'
+        assert 0 < len(record['scores']) <= 100
+        for x1, y1, x2, y2 in record['bboxes']:
+            assert x1 <= x2 and y1 <= y2
+
+
+def test_image_demo_reports_unreadable_inputs_and_goes_on(
+        trained, real_root, tmp_path):
+    config, work_dir = trained
+    images = tmp_path / 'images'
+    images.mkdir()
+    good = (real_root / 'Splits/mini_test.txt').read_text().split()[:2]
+    for img_id in good:
+        shutil.copy(real_root / 'PNGImages' / f'{img_id}.png', images)
+    (images / 'broken.png').write_bytes(b'not a png')
+    missing = tmp_path / 'missing.png'
+    out_dir = tmp_path / 'out'
+    proc = subprocess.run([
+        sys.executable, 'tools/demo/image_demo.py', images, missing, config,
+        '--weights', work_dir / 'epoch_1.pth', '--out-dir', out_dir,
+        '--batch-size', '3'
+    ], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert '2 of 4 images done' in proc.stdout
+    assert '2 input(s) failed' in proc.stderr
+    assert f'{images / "broken.png"}: ' in proc.stderr
+    assert f'{missing}: ' in proc.stderr
+    for img_id in good:
+        assert (out_dir / 'vis' / f'{img_id}.png').is_file()
+        assert (out_dir / 'preds' / f'{img_id}.json').is_file()
+    assert not (out_dir / 'vis' / 'broken.png').exists()
 
 
 def test_auto_scale_lr_follows_the_batch_size(trained, real_root, tmp_path):

@@ -26,6 +26,10 @@ Modes:
 - ``exchange``: the head's forward (inference, no gradient) with the
   config's cross-task exchange and with ``exchange_ratio=0``, on FPN
   features of a 512x512 batch; the runs of both heads are interleaved.
+- ``onnx``: PyTorch CPU against ONNX Runtime CPU (several graph
+  optimisation levels and thread counts) inference of the config's detector
+  (default BAFE-Net-R18) on one real image at ``--shape``, batch 1, runs
+  interleaved; needs onnx and onnxruntime.
 
     python tools/analysis_tools/benchmark.py pipeline --data-root DIR
     python tools/analysis_tools/benchmark.py bagcp --data-root DIR
@@ -34,6 +38,7 @@ Modes:
     python tools/analysis_tools/benchmark.py profile --data-root DIR
     python tools/analysis_tools/benchmark.py eval --data-root DIR
     python tools/analysis_tools/benchmark.py end2end --data-root DIR
+    python tools/analysis_tools/benchmark.py onnx --data-root DIR --repeat 20
 
 Peak memory is the tensor memory a run adds at its peak: the CUDA
 allocator's peak on a GPU, the running sum of the allocations
@@ -46,8 +51,8 @@ import json
 import cv2
 import torch
 from benchmarks import (bench_bagcp, bench_end2end, bench_eval,
-                        bench_exchange, bench_model, bench_pipeline,
-                        bench_profile)
+                        bench_exchange, bench_model, bench_onnx,
+                        bench_pipeline, bench_profile)
 from benchmarks.common import DEFAULT_CONFIG, MODEL_CONFIGS, MODEL_NAMES
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
@@ -61,7 +66,7 @@ def parse_args():
         'mode',
         choices=[
             'model', 'profile', 'pipeline', 'eval', 'end2end', 'bagcp',
-            'exchange'
+            'exchange', 'onnx'
         ])
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument(
@@ -83,7 +88,7 @@ def parse_args():
         help='model mode detectors (FCOS is always measured)')
     parser.add_argument(
         '--shape', type=int, nargs=2, default=[512, 512],
-        help='model and exchange mode input H W')
+        help='model, exchange and onnx mode input H W')
     parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu',
         help='model mode device')
@@ -95,7 +100,8 @@ def parse_args():
         help='eval and end2end mode: the first N images of the split')
     parser.add_argument(
         '--checkpoint',
-        help='end2end mode checkpoint (default: the initial weights)')
+        help='end2end and onnx mode checkpoint (default: the initial '
+        'weights)')
     parser.add_argument('--json', help='also write the figures to this file')
     parser.add_argument(
         '--cfg-options',
@@ -120,7 +126,8 @@ def main():
         eval=bench_eval,
         end2end=bench_end2end,
         bagcp=bench_bagcp,
-        exchange=bench_exchange)[args.mode](args)
+        exchange=bench_exchange,
+        onnx=bench_onnx)[args.mode](args)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(mode=args.mode, config=args.config, **figures), f,

@@ -1,46 +1,84 @@
-"""Detect targets and segment the sky in images with a trained detector.
+"""Detect targets and segment the sky in images, with mmdet's demo options.
 
-``python tools/demo/image_demo.py IMG_OR_DIR CONFIG CHECKPOINT --out-dir DIR``
+``python tools/demo/image_demo.py INPUTS... CONFIG --weights CKPT``
 
-For each image (one file, or every image of a folder) it writes into
-``DIR``:
-
-- ``<name>.png``: the image with the predicted boxes (score at least
-  ``--score-thr``) outlined and the predicted sky as a translucent overlay;
-- ``<name>.json``: the image's size, the thresholds, the fraction of pixels
-  predicted as sky (null for detectors without a sky branch) and the
-  detections: ``bbox`` ``[x1, y1, x2, y2]`` in pixels, ``score``, ``label``
-  and ``class``.
+INPUTS are image files, folders of images, or URLs. Into ``--out-dir``
+(default ``outputs``) it writes, per image, ``vis/<name>`` (boxes scoring at
+least ``--pred-score-thr`` over the translucent sky), ``preds/<name>.json``
+(every box: ``bboxes`` ``[x1, y1, x2, y2]``, ``scores``, ``labels``, and
+``sky_fraction``, ``sky_map_path``) and ``preds/<name>_sky.png``. It runs
+through :class:`bafenet.apis.SkyDetInferencer`, on PyTorch or, with
+``--backend onnxruntime --weights model.onnx``, on ONNX Runtime. An input
+that cannot be read is reported by name and skipped; the exit status is 1 if
+any was.
 """
-import argparse
-import json
-import os
 import os.path as osp
+import sys
+from argparse import ArgumentParser
 
-import mmcv
-from mmengine.config import DictAction
-from mmengine.utils import ProgressBar
+from mmdet.apis.det_inferencer import IMG_EXTENSIONS
+from mmengine.config import Config, DictAction
+from mmengine.fileio import isdir, join_path, list_dir_or_file
 
-from bafenet.apis import inference_detector, init_detector, list_images
-from bafenet.registry import VISUALIZERS
+from bafenet.apis import SkyDetInferencer
+from bafenet.apis.sky_det_inferencer import BACKENDS
+from bafenet.models.test_time import DEFAULT_OVERLAP
 from bafenet.utils import register_all_modules
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Detect targets and segment the sky in images')
-    parser.add_argument('inputs', help='an image file or a folder of images')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
-        '--out-dir', required=True, help='folder for the PNGs and JSONs')
+        'inputs', nargs='+', help='image files, folders of images or URLs')
+    parser.add_argument('model', help='config file')
     parser.add_argument(
-        '--device', default='cpu', help='device, e.g. cpu or cuda:0')
+        '--weights',
+        help='checkpoint file, or the .onnx file with --backend onnxruntime')
     parser.add_argument(
-        '--score-thr',
+        '--backend',
+        choices=BACKENDS,
+        default='pytorch',
+        help='run the PyTorch model, or a model exported by '
+        'tools/deployment/pytorch2onnx.py with ONNX Runtime '
+        '(docs/deployment.md)')
+    parser.add_argument(
+        '--out-dir', default='outputs', help='folder for vis/ and preds/')
+    parser.add_argument('--device', help='device, e.g. cpu or cuda:0')
+    parser.add_argument(
+        '--pred-score-thr',
         type=float,
         default=0.3,
-        help='detections scoring at least this are drawn and written')
+        help='boxes scoring at least this are drawn')
+    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument('--show', action='store_true', help='show pictures')
+    parser.add_argument(
+        '--no-save-vis', action='store_true', help='write no pictures')
+    parser.add_argument(
+        '--no-save-pred', action='store_true', help='write no JSON/PNG maps')
+    parser.add_argument(
+        '--print-result', action='store_true', help='print the predictions')
+    parser.add_argument(
+        '--tile',
+        action='store_true',
+        help='run at native resolution on overlapping tiles of the '
+        'training input size (docs/inference.md)')
+    parser.add_argument(
+        '--tile-overlap',
+        type=int,
+        default=DEFAULT_OVERLAP,
+        help='least tile overlap in px, no smaller than the largest target')
+    parser.add_argument(
+        '--tile-size',
+        type=int,
+        nargs=2,
+        metavar=('WIDTH', 'HEIGHT'),
+        help='tile size; default: the scale of the test pipeline\'s Resize')
+    parser.add_argument(
+        '--allow-partial-checkpoint',
+        action='store_true',
+        help='accept a checkpoint that does not cover the model (missing or '
+        'reshaped weights keep their initial values)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -49,74 +87,68 @@ def parse_args():
     return parser.parse_args()
 
 
-def detections_to_json(result, classes, score_thr: float) -> dict:
-    """The JSON record of one :class:`bafenet.apis.SkyDetResult`.
-
-    Args:
-        result (SkyDetResult): The prediction of one image.
-        classes (Sequence[str]): Class names, indexed by label.
-        score_thr (float): Detections scoring at least this are listed.
-
-    Returns:
-        dict: The record described in the module docstring.
-    """
-    keep = result.scores >= score_thr
-    height, width = result.data_sample.ori_shape[:2]
-    sky_fraction = None
-    if result.sky_prob is not None:
-        sky_fraction = float(
-            result.data_sample.pred_sem_seg.sem_seg.float().mean())
-    detections = [
-        {
-            'bbox': [round(float(v), 2) for v in box],
-            'score': round(float(score), 4),
-            'label': int(label),
-            'class': classes[label]
-        } for box, score, label in zip(result.bboxes[keep],
-                                       result.scores[keep],
-                                       result.labels[keep])
-    ]
-    return dict(
-        image=result.img_path,
-        height=int(height),
-        width=int(width),
-        score_thr=score_thr,
-        sky_fraction=sky_fraction,
-        detections=detections)
+def expand_inputs(inputs):
+    """Image files and URLs, with each folder replaced by its images
+    (sorted); a folder without images is an error named in the list."""
+    files, errors = [], []
+    for item in inputs:
+        if not isdir(item):
+            files.append(item)
+            continue
+        names = sorted(
+            list_dir_or_file(item, list_dir=False, suffix=IMG_EXTENSIONS))
+        if not names:
+            errors.append(f'{item}: no image files ({" ".join(IMG_EXTENSIONS)})')
+        files.extend(join_path(item, name) for name in names)
+    return files, errors
 
 
 def main():
     args = parse_args()
     register_all_modules()
-    images = list_images(args.inputs)
-    model = init_detector(
-        args.config,
-        args.checkpoint,
+    cfg = Config.fromfile(args.model)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    inferencer = SkyDetInferencer(
+        cfg,
+        args.weights,
         device=args.device,
-        cfg_options=args.cfg_options)
-    visualizer = VISUALIZERS.build(model.cfg.visualizer)
-    visualizer.dataset_meta = model.dataset_meta
-    classes = model.dataset_meta['classes']
-    os.makedirs(args.out_dir, exist_ok=True)
+        show_progress=False,
+        allow_partial=args.allow_partial_checkpoint,
+        tile=args.tile,
+        tile_overlap=args.tile_overlap,
+        tile_size=args.tile_size,
+        backend=args.backend)
+    call_args = dict(
+        pred_score_thr=args.pred_score_thr,
+        out_dir=args.out_dir,
+        show=args.show,
+        no_save_vis=args.no_save_vis,
+        no_save_pred=args.no_save_pred,
+        print_result=args.print_result)
 
-    progress = ProgressBar(len(images))
-    for img_path in images:
-        result = inference_detector(model, img_path)
-        stem = osp.splitext(osp.basename(img_path))[0]
-        visualizer.add_datasample(
-            stem,
-            mmcv.imread(img_path, channel_order='rgb'),
-            data_sample=result.data_sample,
-            draw_gt=False,
-            pred_score_thr=args.score_thr,
-            out_file=osp.join(args.out_dir, f'{stem}.png'))
-        with open(osp.join(args.out_dir, f'{stem}.json'), 'w') as f:
-            json.dump(
-                detections_to_json(result, classes, args.score_thr),
-                f,
-                indent=1)
-        progress.update()
-    print(f'\n{len(images)} images written to {args.out_dir}')
+    def run(batch):
+        """Run a batch; on failure, each image alone. Returns the errors."""
+        try:
+            inferencer(batch, batch_size=len(batch), **call_args)
+            return []
+        except Exception as err:
+            if len(batch) == 1:
+                return [f'{batch[0]}: {type(err).__name__}: {err}']
+            return [error for item in batch for error in run([item])]
+
+    files, errors = expand_inputs(args.inputs)
+    failed = []
+    for start in range(0, len(files), args.batch_size):
+        failed += run(files[start:start + args.batch_size])
+    print(f'{len(files) - len(failed)} of {len(files)} images done, results '
+          f'in {osp.abspath(args.out_dir)}')
+    errors += failed
+    if errors:
+        print(
+            f'{len(errors)} input(s) failed:\n' + '\n'.join(errors),
+            file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == '__main__':

@@ -1,4 +1,5 @@
 """Dilated depthwise convolution with a fast CPU path."""
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
@@ -15,7 +16,11 @@ class DilatedDepthwiseConv2d(nn.Conv2d):
     grids are stacked along the batch and convolved in one call. The result
     is identical (up to float rounding); oneDNN's dilated depthwise kernel is
     about 10x slower than the dense one on CPU. On other devices the plain
-    convolution runs. Parameters and state dict are those of ``nn.Conv2d``.
+    convolution runs, and so it does while the module is traced or exported
+    (ONNX, ``torch.jit.trace``, ``torch.export``): an exported graph holds
+    one dilated convolution, whatever the device it was traced on, and
+    leaves the choice of kernel to its runtime. Parameters and state dict
+    are those of ``nn.Conv2d``.
 
     Args:
         channels (int): Input and output channels (groups = channels).
@@ -35,7 +40,7 @@ class DilatedDepthwiseConv2d(nn.Conv2d):
     def forward(self, x: Tensor) -> Tensor:
         """(B, C, H, W) -> (B, C, H, W)."""
         d = self.dilation[0]
-        if x.device.type != 'cpu' or d == 1:
+        if x.device.type != 'cpu' or d == 1 or is_exporting():
             return super().forward(x)
         batch, channels, height, width = x.shape
         # zero rows/columns at the end change nothing: the convolution pads
@@ -53,3 +58,12 @@ class DilatedDepthwiseConv2d(nn.Conv2d):
         out = out.view(batch, d, d, channels, h, w).permute(
             0, 3, 4, 1, 5, 2).reshape(batch, channels, h * d, w * d)
         return out[:, :, :height, :width]
+
+
+def is_exporting() -> bool:
+    """Whether the running code is being traced into a graph: by the ONNX
+    exporters, ``torch.jit.trace`` or ``torch.export``."""
+    # torch.compiler.is_exporting is absent from older torch
+    exporting = getattr(torch.compiler, 'is_exporting', None)
+    return (torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()
+            or (exporting is not None and exporting()))

@@ -2,9 +2,10 @@
 from .data import bench_bagcp, bench_pipeline
 from .evaluation import bench_end2end, bench_eval
 from .model import bench_exchange, bench_model
+from .onnx import bench_onnx
 from .profiling import bench_profile
 
 __all__ = [
     'bench_model', 'bench_profile', 'bench_pipeline', 'bench_eval',
-    'bench_end2end', 'bench_bagcp', 'bench_exchange'
+    'bench_end2end', 'bench_bagcp', 'bench_exchange', 'bench_onnx'
 ]
