@@ -54,7 +54,8 @@ import torch
 from benchmarks import (bench_bagcp, bench_ceiling, bench_end2end,
                         bench_eval, bench_exchange, bench_model,
                         bench_pipeline, bench_profile)
-from benchmarks.common import DEFAULT_CONFIG, MODEL_CONFIGS, MODEL_NAMES
+from benchmarks.common import (DEFAULT_CONFIG, FULLCOV_NAMES, MODEL_CONFIGS,
+                               MODEL_NAMES)
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
@@ -85,8 +86,10 @@ def parse_args():
         '--backbones', nargs='+', choices=sorted(MODEL_CONFIGS),
         default=sorted(MODEL_CONFIGS), help='model mode backbones')
     parser.add_argument(
-        '--models', nargs='+', choices=MODEL_NAMES, default=MODEL_NAMES,
-        help='model mode detectors (FCOS is always measured)')
+        '--models', nargs='+', choices=MODEL_NAMES + FULLCOV_NAMES,
+        default=MODEL_NAMES,
+        help='model mode detectors (FCOS is always measured; the fullcov '
+        'ones with ResNet-18 only)')
     parser.add_argument(
         '--shape', type=int, nargs=2, default=[512, 512],
         help='model, exchange and ceiling mode input H W')
@@ -107,6 +110,10 @@ def parse_args():
         help='ceiling mode ResNet-18 base channels (64 at full width)')
     parser.add_argument(
         '--lr', type=float, default=1e-3, help='ceiling mode AdamW lr')
+    parser.add_argument(
+        '--crop', type=int, default=0,
+        help='ceiling mode: cut each resized image to its window of this '
+        'side holding the most targets (0: whole images)')
     parser.add_argument(
         '--predictions', help='eval mode: a tools/test.py --out pickle')
     parser.add_argument(

@@ -5,11 +5,16 @@ FCOS-R18 with the paper's assignment, and FCOS-R18 and BAFE-Net-R18 with
 full coverage, each train on the same K real training images (all K in
 every step, no augmentation) from random initialisation, and are evaluated
 on those same images with ``DenseSIRSTMetric`` (VOC recall and mAP07 at IoU
-0.5, original image coordinates, as ``tools/test.py``). Fitting the
-training images is the easiest test there is: a detector whose assignment
-gives a target no positive location cannot learn it even there, so the
-paper assignment should stop near its coverage while full coverage should
-find almost every target.
+0.5). Fitting the training images is the easiest test there is: a detector
+whose assignment gives a target no positive location cannot learn it even
+there, so the paper assignment should stop near its coverage while full
+coverage should find almost every target.
+
+The images are resized to ``--shape`` (512x512, so targets have the size
+the detectors see in training) and, with ``--crop S``, each is cut to its
+S x S window holding the most whole targets (none cut), which divides the
+cost by (512 / S)^2 at the same target scale. Training and evaluation see
+the same samples, so the figures are in the network's coordinates.
 
 To fit a CPU, the networks are narrowed: ResNet-18 with ``--width`` base
 channels instead of 64, and the FPN and head with 4x that many (256 at
@@ -24,8 +29,11 @@ import time
 import numpy as np
 import torch
 from assigner_coverage import assigned_gts, padded_shape
+from mmdet.structures import DetDataSample
+from mmdet.structures.bbox import HorizontalBoxes
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper
+from mmengine.structures import InstanceData, PixelData
 
 from bafenet.evaluation import DenseSIRSTMetric
 from bafenet.registry import DATASETS, MODELS
@@ -66,38 +74,91 @@ def narrowed_config(config: str, width: int, cfg_options=None):
     return cfg
 
 
-def training_images(args, size):
-    """The first K images of ``--split``: training samples (boxes after the
-    resize) and evaluation samples (ground truth in original coordinates,
-    loaded after the resize as in the test pipeline)."""
-    common = dict(
-        type='DenseSIRSTDataset',
-        data_root=args.data_root,
-        ann_file=args.split,
-        indices=args.num_images or DEFAULT_IMAGES)
-    train = DATASETS.build(
+def training_images(args, size, crop: int = 0):
+    """The first K images of ``--split`` resized to ``size`` (W, H), with
+    their boxes and sky maps, each cut to its ``crop`` x ``crop`` window
+    holding the most whole targets and cutting none (0: whole images).
+
+    The samples are evaluated as they are trained on: their ``ori_shape``
+    is their ``img_shape`` and their scale factor 1, so predictions and
+    ground truth meet in the network's coordinates.
+
+    Returns:
+        tuple: The packed samples (list of dict) and the dataset's
+        ``metainfo``.
+    """
+    dataset = DATASETS.build(
         dict(
-            common,
+            type='DenseSIRSTDataset',
+            data_root=args.data_root,
+            ann_file=args.split,
+            indices=args.num_images or DEFAULT_IMAGES,
             pipeline=[
                 dict(type='LoadImageFromFile'),
                 dict(type='LoadDetSegAnnotations'),
                 dict(type='Resize', scale=size, keep_ratio=False),
                 dict(type='PackDetInputs')
             ]))
-    test = DATASETS.build(
-        dict(
-            common,
-            test_mode=True,
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='Resize', scale=size, keep_ratio=False),
-                dict(type='LoadDetSegAnnotations'),
-                dict(
-                    type='PackDetInputs',
-                    meta_keys=('img_id', 'img_path', 'ori_shape',
-                               'img_shape', 'scale_factor'))
-            ]))
-    return train, test
+    samples = []
+    for index in range(len(dataset)):
+        sample = dataset[index]
+        if crop:
+            sample = crop_to_targets(sample, crop)
+        shape = tuple(sample['inputs'].shape[-2:])
+        sample['data_samples'].set_metainfo(
+            dict(img_shape=shape, ori_shape=shape, scale_factor=(1., 1.)))
+        samples.append(sample)
+    return samples, dataset.metainfo
+
+
+def crop_to_targets(sample: dict, size: int, step: int = 8) -> dict:
+    """Cut a packed sample to the ``size`` x ``size`` window (origins on a
+    ``step`` px grid) that holds the most whole ground-truth boxes and cuts
+    none; boxes outside it are dropped.
+
+    Args:
+        sample (dict): ``inputs`` (3, H, W) and ``data_samples`` with
+            ``gt_instances`` and ``gt_sem_seg``.
+        size (int): Window side, at most min(H, W).
+
+    Returns:
+        dict: The cut sample (a new ``DetDataSample``).
+
+    Raises:
+        ValueError: If the window is larger than the image.
+    """
+    inputs, data_sample = sample['inputs'], sample['data_samples']
+    height, width = inputs.shape[-2:]
+    if size > min(height, width):
+        raise ValueError(f'--crop {size} exceeds the {height}x{width} input')
+    boxes = data_sample.gt_instances.bboxes.tensor
+    ys, xs = torch.meshgrid(
+        torch.arange(0, height - size + 1, step),
+        torch.arange(0, width - size + 1, step),
+        indexing='ij')
+    origins = torch.stack([xs.flatten(), ys.flatten()], 1).float()  # (N, 2)
+    low, high = origins[:, None], origins[:, None] + size  # (N, 1, 2)
+    inside = ((boxes[None, :, :2] >= low) &
+              (boxes[None, :, 2:] <= high)).all(-1)  # (N, G)
+    overlaps = ((boxes[None, :, :2] < high) &
+                (boxes[None, :, 2:] > low)).all(-1)
+    score = inside.sum(1) - (len(boxes) + 1) * (overlaps & ~inside).any(1)
+    x, y = origins[int(score.argmax())].long().tolist()
+    keep = inside[int(score.argmax())]
+
+    cut = DetDataSample(metainfo=data_sample.metainfo)
+    shift = boxes.new_tensor([x, y, x, y])
+    cut.gt_instances = InstanceData(
+        bboxes=HorizontalBoxes(boxes[keep] - shift),
+        labels=data_sample.gt_instances.labels[keep])
+    cut.ignored_instances = InstanceData(
+        bboxes=HorizontalBoxes(torch.zeros(0, 4)),
+        labels=torch.zeros(0, dtype=torch.long))
+    cut.gt_sem_seg = PixelData(
+        sem_seg=data_sample.gt_sem_seg.sem_seg[:, y:y + size, x:x + size])
+    return dict(
+        inputs=inputs[:, y:y + size, x:x + size].contiguous(),
+        data_samples=cut)
 
 
 def coverage_of(head, samples) -> float:
@@ -114,7 +175,8 @@ def coverage_of(head, samples) -> float:
     return covered / max(total, 1)
 
 
-def train_and_evaluate(cfg, train_batch, test_samples, meta, args) -> dict:
+def train_and_evaluate(cfg, train_batch: dict, test_samples: list,
+                       meta: dict, args) -> dict:
     """Train a model of ``cfg`` on ``train_batch`` for ``args.iters`` steps
     and evaluate it on ``test_samples``; losses every step, figures at the
     end."""
@@ -133,7 +195,7 @@ def train_and_evaluate(cfg, train_batch, test_samples, meta, args) -> dict:
             for group in optimizer.param_groups:
                 group['lr'] = args.lr / 10
         log = model.train_step(train_batch, optim_wrapper)
-        losses.append(float(log['loss']))
+        losses.append(float(log['loss'].detach()))
         if not np.isfinite(losses[-1]):
             raise FloatingPointError(
                 f'loss {losses[-1]} at step {step} of {cfg.filename}')
@@ -163,29 +225,34 @@ def train_and_evaluate(cfg, train_batch, test_samples, meta, args) -> dict:
 
 def bench_ceiling(args) -> dict:
     height, width = args.shape
-    train, test = training_images(args, (width, height))
-    train_batch = pseudo_collate([train[i] for i in range(len(train))])
-    test_samples = [test[i] for i in range(len(test))]
+    samples, meta = training_images(args, (width, height), args.crop)
+    train_batch = pseudo_collate(samples)
+    size = tuple(samples[0]['inputs'].shape[-2:])
     num_boxes = sum(
         len(s.gt_instances) for s in train_batch['data_samples'])
     figures = dict(
-        images=len(train),
+        images=len(samples),
         boxes=num_boxes,
+        resize=[height, width],
+        crop=args.crop,
         iters=args.iters,
         width=args.width,
         lr=args.lr,
+        threads=torch.get_num_threads(),
         models={})
     for name, config in CEILING_CONFIGS.items():
         cfg = narrowed_config(config, args.width, args.cfg_options)
         figures['models'][name] = train_and_evaluate(cfg, train_batch,
-                                                     test_samples,
-                                                     train.metainfo, args)
+                                                     samples, meta, args)
 
-    print(f'Trained and evaluated on the same {len(train)} images of '
-          f'{args.split} ({num_boxes} boxes) at {height}x{width}, random '
-          f'initialisation, ResNet-18 of width {args.width} (FPN and head '
-          f'{4 * args.width}), {args.iters} steps of batch {len(train)}, '
-          f'AdamW lr {args.lr:g} ({torch.get_num_threads()} threads)')
+    where = (f'{size[0]}x{size[1]} windows (the most whole targets) of '
+             if args.crop else '')
+    print(f'Trained and evaluated on the same {len(samples)} {where}images '
+          f'of {args.split} resized to {height}x{width} ({num_boxes} '
+          f'boxes), random initialisation, ResNet-18 of width {args.width} '
+          f'(FPN and head {4 * args.width}), {args.iters} steps of batch '
+          f'{len(samples)}, AdamW lr {args.lr:g} '
+          f'({torch.get_num_threads()} threads)')
     print(f'{"model":<30}{"coverage":>9}{"recall07":>9}{"mAP07":>7}'
           f'{"loss first":>11}{"last 10%":>9}{"prev 10%":>9}{"train s":>8}')
     for name, row in figures['models'].items():
