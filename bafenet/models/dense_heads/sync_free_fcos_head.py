@@ -52,10 +52,10 @@ class SyncFreeFCOSHead(FCOSHead):
       holds half its larger side. Boxes that want the same point go to the
       nearest; the others try again with the remaining points, for
       ``fallback_rounds`` rounds (fixed, so no host sync decides when to
-      stop). Within one level this is the order of RFLA's Gaussian
-      receptive-field distance and of NWD between the point's receptive
-      field and the box (both are the centre distance plus a per-box
-      constant there).
+      stop). Within one level this is the order of the Wasserstein
+      distance (NWD) between a point's Gaussian receptive field and the
+      box, as in RFLA's top-k: the squared centre distance plus a constant
+      per box there.
     - ``center_sampling_clip=False``: with ``center_sampling``, the centre
       region (``center_sample_radius`` strides around the box centre) is
       not clipped to the box, so points near a tiny box but outside it are
@@ -364,15 +364,14 @@ class SyncFreeFCOSHead(FCOSHead):
             ])
             center_xs = (gt_bboxes[:, 0] + gt_bboxes[:, 2]) / 2
             center_ys = (gt_bboxes[:, 1] + gt_bboxes[:, 3]) / 2
-            # (P, G) centre region clipped to the box
-            x_mins = torch.maximum(center_xs - radius, gt_bboxes[:, 0])
-            y_mins = torch.maximum(center_ys - radius, gt_bboxes[:, 1])
-            x_maxs = torch.minimum(center_xs + radius, gt_bboxes[:, 2])
-            y_maxs = torch.minimum(center_ys + radius, gt_bboxes[:, 3])
-            if not self.center_sampling_clip:
-                # (P, G) the centre region alone: the radius rule
-                x_mins, y_mins = center_xs - radius, center_ys - radius
-                x_maxs, y_maxs = center_xs + radius, center_ys + radius
+            # (P, G) centre region, clipped to the box as in FCOS
+            x_mins, y_mins = center_xs - radius, center_ys - radius
+            x_maxs, y_maxs = center_xs + radius, center_ys + radius
+            if self.center_sampling_clip:
+                x_mins = torch.maximum(x_mins, gt_bboxes[:, 0])
+                y_mins = torch.maximum(y_mins, gt_bboxes[:, 1])
+                x_maxs = torch.minimum(x_maxs, gt_bboxes[:, 2])
+                y_maxs = torch.minimum(y_maxs, gt_bboxes[:, 3])
             center_bbox = torch.stack(
                 (xs - x_mins, ys - y_mins, x_maxs - xs, y_maxs - ys), -1)
             inside_gt_bbox_mask = center_bbox.min(-1)[0] > 0
