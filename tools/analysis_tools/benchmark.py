@@ -28,7 +28,7 @@ Modes:
   features of a 512x512 batch; the runs of both heads are interleaved.
 - ``ceiling``: FCOS-R18 with the paper's assignment and FCOS-R18 and
   BAFE-Net-R18 with full coverage, narrowed (``--width``) and trained from
-  random initialisation on the first ``--num-images`` (8) images of
+  random initialisation on the first ``--num-images`` (6) images of
   ``--split`` for ``--iters`` steps, then evaluated on the same images:
   coverage, recall and mAP07 (``benchmarks/ceiling.py``).
 
@@ -102,16 +102,16 @@ def parse_args():
     parser.add_argument(
         '--num-images', type=int,
         help='eval and end2end mode: the first N images of the split; '
-        'ceiling mode: of --split (default 8)')
+        'ceiling mode: of --split (default 6)')
     parser.add_argument(
-        '--iters', type=int, default=300, help='ceiling mode training steps')
+        '--iters', type=int, default=200, help='ceiling mode training steps')
     parser.add_argument(
-        '--width', type=int, default=16,
+        '--width', type=int, default=8,
         help='ceiling mode ResNet-18 base channels (64 at full width)')
     parser.add_argument(
         '--lr', type=float, default=1e-3, help='ceiling mode AdamW lr')
     parser.add_argument(
-        '--crop', type=int, default=0,
+        '--crop', type=int, default=128,
         help='ceiling mode: cut each resized image to its window of this '
         'side holding the most targets (0: whole images)')
     parser.add_argument(

@@ -49,7 +49,7 @@ CEILING_CONFIGS = {
     'configs/bafenet/bafenet-fullcov_r18_fpn_20e_densesirst.py',
 }
 #: The images of the ceiling mode when ``--num-images`` is not given.
-DEFAULT_IMAGES = 8
+DEFAULT_IMAGES = 6
 
 
 def narrowed_config(config: str, width: int, cfg_options=None):
