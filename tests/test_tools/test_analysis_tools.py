@@ -40,10 +40,12 @@ def test_benchmark_model_and_profile(real_root, tmp_path):
             '--batch-sizes', 1)
     out = tmp_path / 'model.json'
     text = run_tool('tools/analysis_tools/benchmark.py', 'model', *tiny,
-                    '--backbones', 'r18', '--models', 'BAFE-Net', '--json',
-                    out)
+                    '--backbones', 'r18', '--models', 'BAFE-Net',
+                    'BAFE-Net-fullcov', '--json', out)
     figures = json.loads(out.read_text())
-    assert set(figures) >= {'FCOS-R18 b1', 'BAFE-Net-R18 b1'}
+    assert set(figures) >= {
+        'FCOS-R18 b1', 'BAFE-Net-R18 b1', 'BAFE-Net-fullcov-R18 b1'
+    }
     assert figures['FCOS-R18 b1']['infer_ratio'] == 1
     for row in (figures['FCOS-R18 b1'], figures['BAFE-Net-R18 b1']):
         assert row['infer_img_per_s']['median'] > 0

@@ -25,6 +25,15 @@ MODEL_CONFIGS = {
         'configs/bafenet/bafenet_r50-caffe_fpn_20e_densesirst.py'
     ],
 }
+#: Our full-coverage detectors, measured by the model mode when named in
+#: ``--models`` (ResNet-18 only).
+FULLCOV_NAMES = ['FCOS-fullcov', 'BAFE-Net-fullcov']
+FULLCOV_CONFIGS = {
+    'r18': [
+        'configs/fcos/fcos-fullcov_r18_fpn_20e_densesirst.py',
+        'configs/bafenet/bafenet-fullcov_r18_fpn_20e_densesirst.py'
+    ],
+}
 
 
 def timed_runs(run: Callable[[], int], repeat: int) -> List[float]:

@@ -7,8 +7,9 @@ from mmengine.dataset import pseudo_collate
 
 from bafenet.registry import MODELS
 from bafenet.utils import load_config
-from .common import (MODEL_CONFIGS, MODEL_NAMES, build_for_benchmark,
-                     peak_memory_mb, sample_dataset, summary)
+from .common import (FULLCOV_CONFIGS, FULLCOV_NAMES, MODEL_CONFIGS,
+                     MODEL_NAMES, build_for_benchmark, peak_memory_mb,
+                     sample_dataset, summary)
 
 def bench_model(args) -> dict:
     device = args.device
@@ -18,13 +19,18 @@ def bench_model(args) -> dict:
         bs: pseudo_collate([dataset[i] for i in range(bs)])
         for bs in args.batch_sizes
     }
-    models = [name for name in MODEL_NAMES if name in args.models]
+    models = [
+        name for name in MODEL_NAMES + FULLCOV_NAMES if name in args.models
+    ]
     if 'FCOS' not in models:
         models.insert(0, 'FCOS')
     figures = {}
     for backbone in args.backbones:
         built = {}
-        for name, config in zip(MODEL_NAMES, MODEL_CONFIGS[backbone]):
+        for name, config in [
+                *zip(MODEL_NAMES, MODEL_CONFIGS[backbone]),
+                *zip(FULLCOV_NAMES, FULLCOV_CONFIGS.get(backbone, []))
+        ]:
             if name in models:
                 built[name] = build_for_benchmark(config, device,
                                                   args.cfg_options)
