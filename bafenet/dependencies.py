@@ -17,9 +17,8 @@ Only the standard library may be used at module level here.
 #: ``torch.serialization.add_safe_globals`` with ``(object, name)`` pairs
 #: (torch 2.6). mmdet 3.3 and mmsegmentation 1.2 refuse mmcv >= 2.2.
 #: mmengine requires ``opencv-python``, so bafenet asks for that build of
-#: OpenCV too: mmcv must then be built where it is installed (mmcv's
-#: ``setup.py`` asks for ``opencv-python-headless`` only if that is already
-#: installed), and the environment holds one OpenCV.
+#: OpenCV too. mmcv 2.1.0, built where cv2 is importable, asks for none (see
+#: ``tools/setup_env.sh``), so the environment holds one OpenCV.
 RUNTIME = {
     'torch': '>=2.6',
     'numpy': '>=2.0,<3',

@@ -14,10 +14,11 @@
 # test suite runs with. A stamp file records the hash of the inputs, so
 # re-running on a ready environment only checks it.
 #
-# One OpenCV: mmengine requires opencv-python, and mmcv's setup.py asks for
-# opencv-python-headless only when that is installed already. So
-# opencv-python goes in before mmcv is built, and an mmcv wheel that pip
-# cached from a build next to the headless package is rebuilt.
+# One OpenCV: mmengine requires opencv-python. mmcv 2.1.0's setup.py asks
+# for no OpenCV when cv2 is importable while it is built (otherwise for
+# opencv-python-headless if that is installed, else opencv-python). So
+# opencv-python goes in before mmcv is built, and nothing asks for the
+# headless package.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -66,14 +67,6 @@ fi
 say "installing numpy and opencv-python (lock)"
 "${PIP[@]}" -q -c "$LOCK" numpy opencv-python
 
-mmcv_headless() { "$PY" -m pip show mmcv 2>/dev/null | grep -q '^Requires:.*opencv-python-headless'; }
-build_mmcv() {
-  say "building $MMCV_SPEC from source with its ops: about 10 minutes on 2 cores"
-  say "(pip keeps the wheel in its cache, so later environments install it in seconds)"
-  # MMCV_WITH_OPS compiles the C++ (and, with a CUDA torch, CUDA) operators.
-  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-    "${PIP[@]}" --no-build-isolation -c "$LOCK" "$MMCV_SPEC"
-}
 if "$PY" - <<EOF 2>/dev/null
 import mmcv, mmcv.ops
 assert 'mmcv==' + mmcv.__version__ == '$MMCV_SPEC'
@@ -81,13 +74,11 @@ EOF
 then
   say "$MMCV_SPEC with compiled ops already installed"
 else
-  build_mmcv
-fi
-if mmcv_headless; then
-  say "this mmcv wheel was built next to opencv-python-headless: rebuilding it"
-  "$PY" -m pip uninstall -q -y mmcv
-  "$PY" -m pip cache remove mmcv >/dev/null 2>&1 || true
-  build_mmcv
+  say "building $MMCV_SPEC from source with its ops: about 10 minutes on 2 cores"
+  say "(pip keeps the wheel in its cache, so later environments install it in seconds)"
+  # MMCV_WITH_OPS compiles the C++ (and, with a CUDA torch, CUDA) operators.
+  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+    "${PIP[@]}" --no-build-isolation -c "$LOCK" "$MMCV_SPEC"
 fi
 
 say "installing bafenet in editable mode with the tests and deploy extras (lock)"
