@@ -82,7 +82,9 @@ else
 fi
 
 say "installing bafenet in editable mode with the tests and deploy extras (lock)"
-"${PIP[@]}" -q --no-build-isolation -c "$LOCK" -e '.[tests,deploy]'
+# `setup.py develop` (with the setuptools of requirements/build.txt) links
+# the checkout itself, where mim and mmengine find bafenet/.mim.
+"${PIP[@]}" -q --no-build-isolation --no-use-pep517 -c "$LOCK" -e '.[tests,deploy]'
 
 "$PY" -m pip check
 opencv=$("$PY" -m pip list 2>/dev/null | grep -ci '^opencv' || true)
