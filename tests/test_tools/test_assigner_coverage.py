@@ -12,6 +12,7 @@ from tests.test_tools.test_train_test import run_tool
 
 TOOL = REPO_ROOT / 'tools/analysis_tools/assigner_coverage.py'
 FCOS = REPO_ROOT / 'configs/fcos/fcos_r18_fpn_20e_densesirst.py'
+FULLCOV = REPO_ROOT / 'configs/fcos/fcos-fullcov_r18_fpn_20e_densesirst.py'
 
 
 @pytest.fixture(scope='module')
@@ -74,3 +75,30 @@ def test_fcos_ceiling_on_real_test_images(real_root, tmp_path):
     assert p4['covered'] == p5['covered'] == 0
     assert result['any']['covered'] == p3['covered']
     assert 0.2 < result['any']['fraction'] < 0.5
+
+
+def test_fullcov_configs_cover_every_test_box(real_root, tmp_path):
+    """The full-coverage config covers every box of the first test images,
+    and --variants measures each option on the same boxes."""
+    out = tmp_path / 'coverage.json'
+    text = run_tool(TOOL, FULLCOV, '--split', 'test', '--data-root',
+                    real_root, '--max-images', 8, '--variants', 'fcos',
+                    'p2', 'fallback', '--json', out)
+    assert '| any | | |' in text and '100.0% |' in text
+    result = json.loads(out.read_text())
+    assert result['any']['fraction'] == 1.0
+    assert [level['stride'] for level in result['levels']] == [4, 8, 16, 32]
+    assert result['positives_per_box']['mean'] >= 1.0
+    variants = result['variants']
+    assert list(variants) == ['fcos', 'p2', 'fallback']
+    fcos = variants['fcos']
+    assert 0.2 < fcos['any']['fraction'] < 0.5
+    assert fcos['any']['fraction'] < variants['p2']['any']['fraction'] < 1
+    assert variants['fallback']['any']['fraction'] > 0.95
+
+
+def test_variants_need_the_sync_free_head(tool):
+    cfg = Config(dict(model=dict(bbox_head=dict(
+        type='mmdet.FCOSHead', num_classes=1, in_channels=8))))
+    with pytest.raises(TypeError, match='full-coverage'):
+        tool.build_head(cfg, tool.VARIANTS['fallback'])

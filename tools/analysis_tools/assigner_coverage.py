@@ -2,13 +2,20 @@
 
     python tools/analysis_tools/assigner_coverage.py CONFIG \
         [--split train|test] [--data-root DIR] [--json FILE] \
-        [--max-images N] [--cfg-options ...]
+        [--max-images N] [--variants NAME ... | all] [--cfg-options ...]
 
 A ground-truth box that receives no positive location is never a
 classification target, so a detector trained with that head can find it
 only by accident: the fraction of boxes with at least one positive location
 caps the recall it can reach. This tool measures that fraction per FPN level
-and over all levels, with the head's own assignment rules.
+and over all levels, with the head's own assignment rules, and the mean
+number of positive locations per box.
+
+``--variants`` also measures named assignment options of
+``SyncFreeFCOSHead`` (``VARIANTS``: the FCOS rule, its center sampling,
+a stride-4 level P2, the unclipped radius rule, the nearest-point
+fallback, and their combinations) on the same boxes, each applied to the
+config's head in place of its own assignment options, one row each.
 
 The dataset is the config's training dataset (``--split train``, its split
 file and data root) or its test dataset (``--split test``). Every sample
@@ -28,7 +35,8 @@ the smallest-area rule for points inside several boxes all apply. The box
 each positive point was assigned to is recovered by decoding its regression
 target (``(l, t, r, b)``, times the stride with ``norm_on_bbox``) back to a
 box. Heads of the FCOS family (``FCOSHead`` and its subclasses) are
-supported; other heads raise a ``TypeError``.
+supported; other heads raise a ``TypeError``. Positives outside their box
+(fallback, radius rule) decode back to their box all the same.
 """
 import argparse
 import json
@@ -41,9 +49,48 @@ from mmdet.structures.bbox import get_box_tensor
 from mmengine.config import Config, DictAction
 from mmengine.structures import InstanceData
 
+from bafenet.models.dense_heads import SyncFreeFCOSHead
 from bafenet.registry import DATASETS, MODELS
 from bafenet.utils import (innermost_dataset_cfg, load_config,
                            register_all_modules)
+
+
+#: FPN levels P3-P5, as the paper's configs.
+P3_P5 = dict(
+    strides=[8, 16, 32], regress_ranges=((-1, 64), (64, 128), (128, 256)))
+#: FPN levels P2-P5, as the full-coverage configs.
+P2_P5 = dict(
+    strides=[4, 8, 16, 32],
+    regress_ranges=((-1, 32), (32, 64), (64, 128), (128, 256)))
+#: FCOS's own rule: positive inside the box only.
+FCOS_RULE = dict(
+    center_sampling=False,
+    center_sampling_clip=True,
+    fallback_points=0,
+    box_encoding='ltrb',
+    centerness_type='fcos')
+#: What positives outside their box need.
+OUTSIDE = dict(box_encoding='offset_size', centerness_type='gaussian')
+FCOS_CENTER = dict(FCOS_RULE, center_sampling=True, center_sample_radius=1.5)
+RADIUS = dict(
+    FCOS_RULE,
+    center_sampling=True,
+    center_sample_radius=1.5,
+    center_sampling_clip=False,
+    **OUTSIDE)
+FALLBACK = dict(FCOS_RULE, fallback_points=1, fallback_rounds=4, **OUTSIDE)
+#: Assignment options measured by ``--variants``, applied to the head.
+VARIANTS = {
+    'fcos': dict(P3_P5, **FCOS_RULE),
+    'fcos-center-sampling': dict(P3_P5, **FCOS_CENTER),
+    'p2': dict(P2_P5, **FCOS_RULE),
+    'radius': dict(P3_P5, **RADIUS),
+    'p2-radius': dict(P2_P5, **RADIUS),
+    'fallback': dict(P3_P5, **FALLBACK),
+    'fallback-1round': dict(P3_P5, **dict(FALLBACK, fallback_rounds=1)),
+    'p2-fallback': dict(P2_P5, **FALLBACK),
+    'p2-fallback-k3': dict(P2_P5, **dict(FALLBACK, fallback_points=3)),
+}
 
 
 def parse_args():
@@ -59,6 +106,12 @@ def parse_args():
                         type=int,
                         help='only the first N images')
     parser.add_argument('--json', help='also write the figures here')
+    parser.add_argument(
+        '--variants',
+        nargs='+',
+        choices=sorted(VARIANTS) + ['all'],
+        default=[],
+        help='also measure these assignment options on the same boxes')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -92,13 +145,20 @@ def build_dataset(cfg: Config, split: str):
     return DATASETS.build(dataset_cfg)
 
 
-def build_head(cfg: Config) -> FCOSHead:
-    """``model.bbox_head`` of the config, checked to be FCOS-like.
+def build_head(cfg: Config, options: dict = None) -> FCOSHead:
+    """``model.bbox_head`` of the config, checked to be FCOS-like, with
+    ``options`` (head arguments) replacing its own.
 
     Raises:
         TypeError: If the head does not assign targets the FCOS way.
     """
-    head = MODELS.build(cfg.model.bbox_head)
+    head_cfg = cfg.model.bbox_head
+    if options and MODELS.get(head_cfg.type) is not None and not issubclass(
+            MODELS.get(head_cfg.type), SyncFreeFCOSHead):
+        raise TypeError(
+            f'{head_cfg.type} (model.bbox_head) has no full-coverage '
+            'options: --variants needs SyncFreeFCOSHead or a subclass')
+    head = MODELS.build(dict(head_cfg, **(options or {})))
     if not isinstance(head, FCOSHead):
         raise TypeError(
             f'{type(head).__name__} (model.bbox_head) is not supported: '
@@ -116,7 +176,14 @@ def padded_shape(img_shape: tuple, pad_size_divisor: int) -> tuple:
 
 def assigned_gts(head: FCOSHead, img_shape: tuple,
                  gt_bboxes: torch.Tensor) -> np.ndarray:
-    """Which ground-truth boxes get a positive location on each level.
+    """Which ground-truth boxes get a positive location on each level (see
+    :func:`positives_per_gt`)."""
+    return positives_per_gt(head, img_shape, gt_bboxes) > 0
+
+
+def positives_per_gt(head: FCOSHead, img_shape: tuple,
+                     gt_bboxes: torch.Tensor) -> np.ndarray:
+    """How many positive locations each ground-truth box gets on each level.
 
     Args:
         head (FCOSHead): The head whose rules assign the points.
@@ -125,8 +192,7 @@ def assigned_gts(head: FCOSHead, img_shape: tuple,
             pixels.
 
     Returns:
-        np.ndarray: (L, G) bool, True where box g has at least one positive
-        point on level l.
+        np.ndarray: (L, G) int, the positive points of box g on level l.
 
     Raises:
         RuntimeError: If a positive point decodes to no ground-truth box.
@@ -139,7 +205,7 @@ def assigned_gts(head: FCOSHead, img_shape: tuple,
     gt = InstanceData(bboxes=gt_bboxes,
                       labels=torch.zeros(len(gt_bboxes), dtype=torch.long))
     labels, bbox_targets = head.get_targets(points, [gt])
-    covered = np.zeros((len(points), len(gt_bboxes)), dtype=bool)
+    counts = np.zeros((len(points), len(gt_bboxes)), dtype=int)
     for level, (level_points, level_labels, targets, stride) in enumerate(
             zip(points, labels, bbox_targets, head.strides)):
         positive = level_labels < head.num_classes
@@ -158,18 +224,20 @@ def assigned_gts(head: FCOSHead, img_shape: tuple,
                 'a positive point decodes to no ground-truth box: '
                 f'{type(head).__name__}.get_targets does not return FCOS '
                 '(l, t, r, b) distances')
-        covered[level, index.numpy()] = True
-    return covered
+        counts[level] = np.bincount(index.numpy(), minlength=len(gt_bboxes))
+    return counts
 
 
-def coverage(head: FCOSHead,
+def coverage(heads: dict,
              dataset,
              pad_size_divisor: int,
              max_images: int = None) -> dict:
-    """Per-level and overall fraction of boxes with a positive location.
+    """Per-level and overall fraction of boxes with a positive location, and
+    positives per box, for each head on the same boxes.
 
     Args:
-        head (FCOSHead): The head whose rules assign the points.
+        heads (dict[str, FCOSHead]): Heads whose rules assign the points,
+            by name.
         dataset: Samples with ``img_shape``, ``gt_bboxes`` and
             ``gt_ignore_flags`` (the pipeline up to the resize).
         pad_size_divisor (int): The data preprocessor's padding.
@@ -177,14 +245,16 @@ def coverage(head: FCOSHead,
 
     Returns:
         dict: ``images``, ``boxes``, ``median_box`` ((w, h) after the
-        resize), ``levels`` (one dict per level: ``stride``,
-        ``regress_range``, ``covered`` count and ``fraction``) and ``any``
-        (``covered``, ``fraction``: boxes positive on at least one level).
+        resize) and ``heads``: per head name, ``levels`` (one dict per level:
+        ``stride``, ``regress_range``, ``covered`` count and ``fraction``),
+        ``any`` (``covered``, ``fraction``: boxes positive on at least one
+        level) and ``positives_per_box`` (``mean`` over all boxes,
+        ``mean_covered`` over the covered ones, ``max``).
     """
     num_images = len(dataset) if max_images is None else min(
         max_images, len(dataset))
-    per_level, sizes = np.zeros(len(head.strides), dtype=int), []
-    any_level = 0
+    counts = {name: [] for name in heads}
+    sizes = []
     for index in range(num_images):
         results = dataset[index]
         keep = ~torch.as_tensor(results['gt_ignore_flags'], dtype=torch.bool)
@@ -192,39 +262,62 @@ def coverage(head: FCOSHead,
         boxes = torch.as_tensor(boxes, dtype=torch.float32)[keep]
         if not len(boxes):
             continue
-        covered = assigned_gts(
-            head, padded_shape(results['img_shape'], pad_size_divisor), boxes)
-        per_level += covered.sum(axis=1)
-        any_level += int(covered.any(axis=0).sum())
+        shape = padded_shape(results['img_shape'], pad_size_divisor)
+        for name, head in heads.items():
+            counts[name].append(positives_per_gt(head, shape, boxes))
         sizes.append((boxes[:, 2:] - boxes[:, :2]).numpy())
     sizes = np.concatenate(sizes)
     num_boxes = len(sizes)
+    rows = {}
+    for name, head in heads.items():
+        per_box = np.concatenate(counts[name], axis=1)  # (L, boxes)
+        per_level = (per_box > 0).sum(axis=1)
+        total = per_box.sum(axis=0)
+        any_level = int((total > 0).sum())
+        rows[name] = dict(
+            levels=[
+                dict(stride=int(stride),
+                     regress_range=list(head.regress_ranges[level]),
+                     covered=int(per_level[level]),
+                     fraction=float(per_level[level] / num_boxes))
+                for level, stride in enumerate(head.strides)
+            ],
+            any=dict(covered=any_level, fraction=any_level / num_boxes),
+            positives_per_box=dict(
+                mean=float(total.mean()),
+                mean_covered=float(total[total > 0].mean())
+                if any_level else 0.0,
+                max=int(total.max())))
     return dict(images=num_images,
                 boxes=num_boxes,
                 median_box=np.median(sizes, axis=0).tolist(),
-                levels=[
-                    dict(stride=int(stride),
-                         regress_range=list(head.regress_ranges[level]),
-                         covered=int(per_level[level]),
-                         fraction=float(per_level[level] / num_boxes))
-                    for level, stride in enumerate(head.strides)
-                ],
-                any=dict(covered=any_level, fraction=any_level / num_boxes))
+                heads=rows)
 
 
 def main():
     args = parse_args()
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options, args.data_root)
-    head = build_head(cfg)
+    names = sorted(VARIANTS) if 'all' in args.variants else args.variants
+    heads = dict(config=build_head(cfg))
+    heads.update((name, build_head(cfg, VARIANTS[name])) for name in names)
     dataset = build_dataset(cfg, args.split)
     pad = cfg.model.data_preprocessor.get('pad_size_divisor', 1)
-    result = coverage(head, dataset, pad, args.max_images)
-    result.update(config=args.config,
+    figures = coverage(heads, dataset, pad, args.max_images)
+    rows = figures.pop('heads')
+    head = heads['config']
+    # the config's head at the top level, the variants under their names
+    result = dict(figures,
+                  **rows['config'],
+                  config=args.config,
                   split=args.split,
                   ann_file=dataset.ann_file,
                   head=type(head).__name__,
-                  center_sampling=bool(head.center_sampling))
+                  center_sampling=bool(head.center_sampling),
+                  variants={
+                      name: dict(options=VARIANTS[name], **rows[name])
+                      for name in names
+                  })
 
     print(f'{args.config}: {type(head).__name__} on {dataset.ann_file}, '
           f'{result["images"]} images, {result["boxes"]} boxes (median '
@@ -233,13 +326,29 @@ def main():
     print('| level | stride | regress range | boxes with a positive point '
           '| fraction |')
     print('|---|---|---|---|---|')
-    for row in result['levels']:
+    config = rows['config']
+    for row in config['levels']:
         lo, hi = row['regress_range']
         level = int(math.log2(row['stride']))
         print(f'| P{level} | {row["stride"]} | ({lo:g}, {hi:g}) | '
               f'{row["covered"]} | {row["fraction"]:.1%} |')
-    print(f'| any | | | {result["any"]["covered"]} | '
-          f'{result["any"]["fraction"]:.1%} |')
+    print(f'| any | | | {config["any"]["covered"]} | '
+          f'{config["any"]["fraction"]:.1%} |')
+    print(f'positives per box: {config["positives_per_box"]["mean"]:.2f} '
+          f'(covered boxes: {config["positives_per_box"]["mean_covered"]:.2f}'
+          f', max {config["positives_per_box"]["max"]})')
+    if names:
+        print()
+        print('| assignment | strides | boxes with a positive point | '
+              'fraction | positives per box | per covered box | max |')
+        print('|---|---|---|---|---|---|---|')
+        for name in ['config'] + names:
+            row = rows[name]
+            strides = '/'.join(str(s) for s in heads[name].strides)
+            ppb = row['positives_per_box']
+            print(f'| {name} | {strides} | {row["any"]["covered"]} | '
+                  f'{row["any"]["fraction"]:.1%} | {ppb["mean"]:.2f} | '
+                  f'{ppb["mean_covered"]:.2f} | {ppb["max"]} |')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(result, f, indent=1)

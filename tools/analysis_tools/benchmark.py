@@ -26,6 +26,11 @@ Modes:
 - ``exchange``: the head's forward (inference, no gradient) with the
   config's cross-task exchange and with ``exchange_ratio=0``, on FPN
   features of a 512x512 batch; the runs of both heads are interleaved.
+- ``ceiling``: FCOS-R18 with the paper's assignment and FCOS-R18 and
+  BAFE-Net-R18 with full coverage, narrowed (``--width``) and trained from
+  random initialisation on the first ``--num-images`` (8) images of
+  ``--split`` for ``--iters`` steps, then evaluated on the same images:
+  coverage, recall and mAP07 (``benchmarks/ceiling.py``).
 
     python tools/analysis_tools/benchmark.py pipeline --data-root DIR
     python tools/analysis_tools/benchmark.py bagcp --data-root DIR
@@ -34,6 +39,7 @@ Modes:
     python tools/analysis_tools/benchmark.py profile --data-root DIR
     python tools/analysis_tools/benchmark.py eval --data-root DIR
     python tools/analysis_tools/benchmark.py end2end --data-root DIR
+    python tools/analysis_tools/benchmark.py ceiling --data-root DIR
 
 Peak memory is the tensor memory a run adds at its peak: the CUDA
 allocator's peak on a GPU, the running sum of the allocations
@@ -45,9 +51,9 @@ import json
 
 import cv2
 import torch
-from benchmarks import (bench_bagcp, bench_end2end, bench_eval,
-                        bench_exchange, bench_model, bench_pipeline,
-                        bench_profile)
+from benchmarks import (bench_bagcp, bench_ceiling, bench_end2end,
+                        bench_eval, bench_exchange, bench_model,
+                        bench_pipeline, bench_profile)
 from benchmarks.common import DEFAULT_CONFIG, MODEL_CONFIGS, MODEL_NAMES
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
@@ -61,7 +67,7 @@ def parse_args():
         'mode',
         choices=[
             'model', 'profile', 'pipeline', 'eval', 'end2end', 'bagcp',
-            'exchange'
+            'exchange', 'ceiling'
         ])
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument(
@@ -83,7 +89,7 @@ def parse_args():
         help='model mode detectors (FCOS is always measured)')
     parser.add_argument(
         '--shape', type=int, nargs=2, default=[512, 512],
-        help='model and exchange mode input H W')
+        help='model, exchange and ceiling mode input H W')
     parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu',
         help='model mode device')
@@ -92,7 +98,15 @@ def parse_args():
         help='eval and end2end mode split')
     parser.add_argument(
         '--num-images', type=int,
-        help='eval and end2end mode: the first N images of the split')
+        help='eval and end2end mode: the first N images of the split; '
+        'ceiling mode: of --split (default 8)')
+    parser.add_argument(
+        '--iters', type=int, default=300, help='ceiling mode training steps')
+    parser.add_argument(
+        '--width', type=int, default=16,
+        help='ceiling mode ResNet-18 base channels (64 at full width)')
+    parser.add_argument(
+        '--lr', type=float, default=1e-3, help='ceiling mode AdamW lr')
     parser.add_argument(
         '--predictions', help='eval mode: a tools/test.py --out pickle')
     parser.add_argument(
@@ -122,7 +136,8 @@ def main():
         eval=bench_eval,
         end2end=bench_end2end,
         bagcp=bench_bagcp,
-        exchange=bench_exchange)[args.mode](args)
+        exchange=bench_exchange,
+        ceiling=bench_ceiling)[args.mode](args)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(mode=args.mode, config=args.config, **figures), f,

@@ -1,4 +1,5 @@
 from .bag_copy_paste import BAGCopyPaste
 from .loading import LoadDetSegAnnotations
+from .random_target_crop import RandomTargetCrop
 
-__all__ = ['BAGCopyPaste', 'LoadDetSegAnnotations']
+__all__ = ['BAGCopyPaste', 'LoadDetSegAnnotations', 'RandomTargetCrop']

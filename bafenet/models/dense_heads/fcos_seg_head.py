@@ -32,10 +32,13 @@ class FCOSSegHead(SyncFreeFCOSHead):
         loss_seg (dict): Sky loss config: sigmoid cross-entropy whose
             ``loss_weight`` is the sky-loss weight and whose
             ``ignore_index`` marks pixels without a label.
-        sky_level (int): The FPN level whose sky logit gives the predicted
-            sky map (0 is the finest, stride 8). Defaults to 0.
-        **kwargs: Arguments of mmdet's ``FCOSHead``, whose targets and
-            losses :class:`SyncFreeFCOSHead` computes without device syncs.
+        sky_level (int): The index, in ``strides``, of the FPN level whose
+            sky logit gives the predicted sky map: 0 is the finest (stride 8
+            with P3-P5, stride 4 once the FPN also outputs P2). Defaults to
+            0. The sky loss covers every level the neck outputs.
+        **kwargs: Arguments of :class:`SyncFreeFCOSHead` (mmdet's
+            ``FCOSHead``, whose targets and losses it computes without
+            device syncs, plus its full-coverage options).
     """
 
     def __init__(self,
@@ -49,6 +52,9 @@ class FCOSSegHead(SyncFreeFCOSHead):
                  sky_level: int = 0,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if not 0 <= sky_level < len(self.strides):
+            raise ValueError(f'sky_level={sky_level}: the head has '
+                             f'{len(self.strides)} levels {self.strides}')
         self.loss_seg = MODELS.build(loss_seg)
         self.seg_ignore_index = loss_seg.get('ignore_index', 255)
         self.sky_level = sky_level
@@ -96,13 +102,7 @@ class FCOSSegHead(SyncFreeFCOSHead):
         cls_score = self.conv_cls(cls_feat)
         centerness = self.conv_centerness(
             reg_feat if self.centerness_on_reg else cls_feat)
-        bbox_pred = scale(self.conv_reg(reg_feat)).float()
-        if self.norm_on_bbox:
-            bbox_pred = bbox_pred.clamp(min=0)
-            if not self.training:
-                bbox_pred *= stride
-        else:
-            bbox_pred = bbox_pred.exp()
+        bbox_pred = self.distances(self.conv_reg(reg_feat), scale, stride)
         return cls_score, bbox_pred, centerness, self.conv_seg(seg_feat)
 
     def interact(self, cls_feat: Tensor,

@@ -1,4 +1,5 @@
 """The modes of ``tools/analysis_tools/benchmark.py``, one module each."""
+from .ceiling import bench_ceiling
 from .data import bench_bagcp, bench_pipeline
 from .evaluation import bench_end2end, bench_eval
 from .model import bench_exchange, bench_model
@@ -6,5 +7,5 @@ from .profiling import bench_profile
 
 __all__ = [
     'bench_model', 'bench_profile', 'bench_pipeline', 'bench_eval',
-    'bench_end2end', 'bench_bagcp', 'bench_exchange'
+    'bench_end2end', 'bench_bagcp', 'bench_exchange', 'bench_ceiling'
 ]
