@@ -1,67 +1,97 @@
 """Packaging for bafenet.
 
-Deliberately free of ``import torch``: pip builds the package in an isolated
-environment where torch may be absent. The exact pins used by the project's
-own environment live in ``requirements/*.txt``; here the runtime packages are
-declared by name only, so that users with their own CUDA stack can install
-bafenet next to it. The OpenMMLab ranges are the ``mim`` extra, as in other
-OpenMMLab projects.
+Free of ``import torch`` and of ``import bafenet``: pip builds the package in
+an environment where neither may be importable. The requirements come from
+``bafenet/dependencies.py`` (the one source of the version ranges), read as
+a plain file; the exact tested versions are the lock
+``requirements/lock.txt``, which only ``tools/setup_env.sh`` uses.
+
+Like other OpenMMLab projects, the package carries ``bafenet/.mim/`` with the
+``configs``, the ``tools`` and ``model-index.yml``, so that ``mim train
+bafenet CONFIG``, ``mim test bafenet ...`` and ``mim search bafenet`` work
+and an installed wheel can build every config by name: an editable install
+(``setup.py develop``, or ``editable_wheel``) links them, building a wheel
+or an sdist copies them (the copies are listed in ``MANIFEST.in``).
 """
-import re
+import os
+import shutil
+import sys
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent
+#: What ``bafenet/.mim`` holds, as paths relative to the repository root.
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
 
 
-def read_version():
+def read_module(name: str) -> dict:
+    """The globals of ``bafenet/<name>.py``, run on its own."""
     namespace = {}
-    exec((HERE / 'bafenet' / 'version.py').read_text(), namespace)
-    return namespace['__version__']
+    path = HERE / 'bafenet' / f'{name}.py'
+    exec(compile(path.read_text(), str(path), 'exec'), namespace)
+    return namespace
 
 
-def parse_requirements(name, keep_version=True):
-    """Requirement strings of ``requirements/<name>.txt`` (comments dropped)."""
-    reqs = []
-    for line in (HERE / 'requirements' / f'{name}.txt').read_text().splitlines():
-        line = line.split('#', 1)[0].strip()
-        if not line:
-            continue
-        if not keep_version:
-            line = re.split(r'[=<>!~;]', line, maxsplit=1)[0].strip()
-        reqs.append(line)
-    return reqs
+def add_mim_extension() -> None:
+    """Fill ``bafenet/.mim`` for the setuptools command being run: links
+    for an editable install, copies for a wheel or an sdist, nothing for
+    other commands."""
+    commands = set(sys.argv[1:])
+    if commands & {'develop', 'editable_wheel'}:
+        link = os.name != 'nt'  # Windows may not allow symlinks
+    elif commands & {'bdist_wheel', 'sdist', 'build', 'build_py'}:
+        link = False
+    else:
+        return
+    mim = HERE / 'bafenet' / '.mim'
+    mim.mkdir(exist_ok=True)
+    for name in MIM_FILES:
+        source, target = HERE / name, mim / name
+        if not source.exists():
+            continue  # building from an sdist, which holds the copies
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.is_dir():
+            shutil.rmtree(target)
+        if link:
+            target.symlink_to(os.path.relpath(source, mim))
+        elif source.is_dir():
+            shutil.copytree(
+                source,
+                target,
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+        else:
+            shutil.copyfile(source, target)
 
 
-MM_RANGES = [
-    'mmengine>=0.10.0,<1.0.0',
-    'mmcv>=2.0.0,<2.2.0',
-    'mmdet>=3.3.0,<3.4.0',
-    'mmsegmentation>=1.2.0,<1.3.0',
-]
-
-setup(
-    name='bafenet',
-    version=read_version(),
-    description='BAFE-Net, BAG-CP and DenseSIRST for clustered infrared small '
-    'target detection, as an MMDetection plugin',
-    long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
-    long_description_content_type='text/markdown',
-    keywords='infrared small target detection, object detection, mmdetection',
-    packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
-    python_requires='>=3.9',
-    license='Apache License 2.0',
-    install_requires=parse_requirements('runtime', keep_version=False),
-    extras_require={
-        'mim': MM_RANGES,
-        'tests': parse_requirements('tests', keep_version=False),
-    },
-    classifiers=[
-        'Programming Language :: Python :: 3',
-        'Programming Language :: Python :: 3.11',
-        'License :: OSI Approved :: Apache Software License',
-        'Topic :: Scientific/Engineering :: Image Recognition',
-    ],
-    zip_safe=False,
-)
+if __name__ == '__main__':
+    deps = read_module('dependencies')
+    add_mim_extension()
+    setup(
+        name='bafenet',
+        version=read_module('version')['__version__'],
+        description='BAFE-Net, BAG-CP and DenseSIRST for clustered infrared '
+        'small target detection, as an MMDetection plugin',
+        long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
+        long_description_content_type='text/markdown',
+        keywords='infrared small target detection, object detection, '
+        'mmdetection',
+        url='https://arxiv.org/abs/2407.20078',
+        packages=find_packages(include=('bafenet', 'bafenet.*')),
+        include_package_data=True,
+        python_requires='>=3.9',
+        license='Apache License 2.0',
+        install_requires=deps['requirement_strings'](deps['RUNTIME']),
+        extras_require={
+            name: deps['requirement_strings'](table)
+            for name, table in deps['EXTRAS'].items()
+        },
+        classifiers=[
+            'Programming Language :: Python :: 3',
+            'Programming Language :: Python :: 3.11',
+            'License :: OSI Approved :: Apache Software License',
+            'Topic :: Scientific/Engineering :: Image Recognition',
+        ],
+        zip_safe=False,
+    )

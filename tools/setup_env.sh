@@ -1,27 +1,37 @@
 #!/usr/bin/env bash
-# Build (or check) the project-local environment in .venv/.
+# Build (or check) the project-local environment in .venv/ with the tested
+# versions: those of the lock, requirements/lock.txt.
 #
 #   bash tools/setup_env.sh            # what `make demo` and `make test` call
 #   VENV=/path/to/env bash tools/setup_env.sh
-#   TORCH_SPEC='torch==2.1.2' bash tools/setup_env.sh   # another torch build
+#   TORCH_SPEC='torch==2.6.0' bash tools/setup_env.sh   # another torch build
 #
-# Steps: create the venv with Python 3.11, install the build tools, torch,
-# mmcv 2.1.0 built from source with its compiled ops, the pinned OpenMMLab stack
-# and runtime requirements, then bafenet itself in editable mode. A stamp file
-# records the hash of the requirement files, so re-running on a ready
-# environment only checks that the stamp and the imports are still good.
+# Steps: create the venv with Python 3.11; install the build tools, torch,
+# numpy and OpenCV; build mmcv from source with its compiled ops; install
+# bafenet in editable mode with its test and deploy extras, every version
+# fixed by the lock. The ranges bafenet supports are in bafenet/dependencies.py
+# (what `pip install bafenet` asks for); the lock is the one combination the
+# test suite runs with. A stamp file records the hash of the inputs, so
+# re-running on a ready environment only checks it.
+#
+# One OpenCV: mmengine requires opencv-python. mmcv 2.1.0's setup.py asks
+# for no OpenCV when cv2 is importable while it is built (otherwise for
+# opencv-python-headless if that is installed, else opencv-python). So
+# opencv-python goes in before mmcv is built, and nothing asks for the
+# headless package.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3.11}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
-MMCV_VERSION=2.1.0
+LOCK=requirements/lock.txt
+MMCV_SPEC=$(grep '^mmcv==' "$LOCK")
 STAMP="$VENV/.bafenet-env"
 
 say() { printf '[setup_env] %s\n' "$*"; }
 
-want=$(cat requirements.txt requirements/*.txt setup.py | sha256sum | cut -d' ' -f1)-$TORCH_SPEC
+want=$(cat requirements/*.txt setup.py bafenet/dependencies.py | sha256sum | cut -d' ' -f1)-$TORCH_SPEC
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] &&
    "$VENV/bin/python" -c 'import mmcv.ops, mmdet, mmseg, bafenet' 2>/dev/null; then
   say "environment $VENV is ready"
@@ -33,42 +43,51 @@ if [ ! -x "$VENV/bin/python" ]; then
   say "creating virtual environment $VENV with $($PYTHON --version)"
   "$PYTHON" -m venv "$VENV"
 fi
-PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check)
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip install --disable-pip-version-check)
+
+installed() { "$PY" -m pip show "$1" >/dev/null 2>&1; }
 
 say "installing build tools (requirements/build.txt)"
 "${PIP[@]}" -q -r requirements/build.txt
 
-if "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
-  say "torch $("$VENV/bin/python" -c 'import torch; print(torch.__version__)') already installed"
+if "$PY" -c 'import torch' 2>/dev/null; then
+  say "torch $("$PY" -c 'import torch; print(torch.__version__)') already installed"
 else
   say "installing $TORCH_SPEC"
   "${PIP[@]}" -q "$TORCH_SPEC"
 fi
 
-# The runtime pins go first, so that mmcv finds numpy and OpenCV (headless)
-# already there instead of pulling in versions of its own.
-say "installing the runtime and test requirements (requirements.txt)"
-"${PIP[@]}" -q -r requirements.txt
+if installed opencv-python-headless; then
+  # Both distributions write the same cv2/ folder: remove both, then put
+  # back the one.
+  say "removing opencv-python-headless (opencv-python is the one OpenCV)"
+  "$PY" -m pip uninstall -q -y opencv-python-headless opencv-python
+fi
+say "installing numpy and opencv-python (lock)"
+"${PIP[@]}" -q -c "$LOCK" numpy opencv-python
 
-if "$VENV/bin/python" - <<EOF 2>/dev/null
+if "$PY" - <<EOF 2>/dev/null
 import mmcv, mmcv.ops
-assert mmcv.__version__ == '$MMCV_VERSION'
+assert 'mmcv==' + mmcv.__version__ == '$MMCV_SPEC'
 EOF
 then
-  say "mmcv $MMCV_VERSION with compiled ops already installed"
+  say "$MMCV_SPEC with compiled ops already installed"
 else
-  say "building mmcv $MMCV_VERSION from source with its ops: about 10 minutes on 2 cores"
+  say "building $MMCV_SPEC from source with its ops: about 10 minutes on 2 cores"
   say "(pip keeps the wheel in its cache, so later environments install it in seconds)"
   # MMCV_WITH_OPS compiles the C++ (and, with a CUDA torch, CUDA) operators.
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-    "${PIP[@]}" --no-build-isolation "mmcv==$MMCV_VERSION"
+    "${PIP[@]}" --no-build-isolation -c "$LOCK" "$MMCV_SPEC"
 fi
 
-say "installing the OpenMMLab stack (requirements/mminstall.txt)"
-"${PIP[@]}" -q -r requirements/mminstall.txt -r requirements.txt
+say "installing bafenet in editable mode with the tests and deploy extras (lock)"
+# `setup.py develop` (with the setuptools of requirements/build.txt) links
+# the checkout itself, where mim and mmengine find bafenet/.mim.
+"${PIP[@]}" -q --no-build-isolation --no-use-pep517 -c "$LOCK" -e '.[tests,deploy]'
 
-say "installing bafenet in editable mode"
-"${PIP[@]}" -q --no-build-isolation --no-deps -e .
-
-"$VENV/bin/python" -c 'import mmcv.ops, mmdet, mmseg, bafenet; print("[setup_env] bafenet", bafenet.__version__, "ready")'
+"$PY" -m pip check
+opencv=$("$PY" -m pip list 2>/dev/null | grep -ci '^opencv' || true)
+[ "$opencv" = 1 ] || { say "error: $opencv OpenCV distributions installed, expected 1"; exit 1; }
+"$PY" -c 'import mmcv.ops, mmdet, mmseg, bafenet; print("[setup_env] bafenet", bafenet.__version__, "ready")'
 echo "$want" >"$STAMP"

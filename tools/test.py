@@ -34,7 +34,9 @@ from bafenet.utils import (innermost_dataset_cfg, load_model_checkpoint,
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test (and eval) a detector')
-    parser.add_argument('config', help='test config file path')
+    parser.add_argument(
+        'config',
+        help='config file, or the name of a config installed with bafenet')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--allow-partial-checkpoint',

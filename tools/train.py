@@ -19,7 +19,9 @@ from bafenet.utils.checkpoint import find_resumable_checkpoint
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a detector')
-    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        'config',
+        help='config file, or the name of a config installed with bafenet')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--data-root',

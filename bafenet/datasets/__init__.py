@@ -1,12 +1,10 @@
 from .densesirst import DenseSIRSTDataset
 from .mask_sirst import MaskSIRSTDataset
-from .synthetic_densesirst import generate_synthetic_densesirst
 from .transforms import *  # noqa: F401,F403
 from .validation import (DatasetError, DenseSIRSTValidator, mask_boxes,
                          read_target_mask)
 
 __all__ = [
     'DatasetError', 'DenseSIRSTDataset', 'DenseSIRSTValidator',
-    'MaskSIRSTDataset', 'generate_synthetic_densesirst', 'mask_boxes',
-    'read_target_mask'
+    'MaskSIRSTDataset', 'mask_boxes', 'read_target_mask'
 ]

@@ -1,4 +1,5 @@
 """Config helpers shared by the command-line tools."""
+import glob
 import os.path as osp
 from typing import Optional
 
@@ -76,11 +77,57 @@ def setup_cpu_distributed(cfg: Config) -> None:
         torch.distributed.init_process_group(backend='gloo')
 
 
+#: The configs shipped inside the package (``setup.py`` links or copies the
+#: repository's ``configs/`` there).
+PACKAGE_CONFIGS = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim', 'configs')
+
+
+def find_config(config: str) -> str:
+    """The path of a config given by path or by name.
+
+    Args:
+        config (str): A config file; else a path relative to the
+            repository's ``configs/`` (``fcos/fcos_r18_fpn_20e_densesirst.py``,
+            with or without the ``configs/`` prefix) or a config file name
+            (``fcos_r18_fpn_20e_densesirst.py``), looked up among the configs
+            installed with bafenet, so that they can be named without a
+            checkout.
+
+    Returns:
+        str: The config file.
+
+    Raises:
+        FileNotFoundError: If no config has that path or name, or several
+            have that name; the message names the folder searched.
+    """
+    if osp.isfile(config):
+        return config
+    relative = config[len('configs/'):] if config.startswith(
+        'configs/') else config
+    if osp.isfile(osp.join(PACKAGE_CONFIGS, relative)):
+        return osp.join(PACKAGE_CONFIGS, relative)
+    matches = sorted(
+        glob.glob(
+            osp.join(PACKAGE_CONFIGS, '**', osp.basename(config)),
+            recursive=True))
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise FileNotFoundError(
+            f'{config}: no such file, and several configs of bafenet have '
+            f'that name: {", ".join(matches)}; give its path')
+    raise FileNotFoundError(
+        f'{config}: no such config file, nor a config of that path or name '
+        f'among those installed with bafenet ({PACKAGE_CONFIGS})')
+
+
 def load_config(config: str,
                 cfg_options: Optional[dict] = None,
                 data_root: Optional[str] = None) -> Config:
-    """A config file with ``--cfg-options`` and ``--data-root`` applied."""
-    cfg = Config.fromfile(config)
+    """A config, by path or name (:func:`find_config`), with
+    ``--cfg-options`` and ``--data-root`` applied."""
+    cfg = Config.fromfile(find_config(config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if data_root is not None:

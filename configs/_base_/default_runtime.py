@@ -1,4 +1,9 @@
 default_scope = 'bafenet'
+# Safe checkpoint loading (torch.load with weights_only=True and the
+# allow-list of what mmengine checkpoints hold) for every tool that reads a
+# config, mmdet's and mim's included, not only bafenet's own.
+custom_imports = dict(
+    imports=['bafenet.utils.checkpoint'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

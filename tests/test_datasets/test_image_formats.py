@@ -16,7 +16,7 @@ from bafenet.registry import DATASETS, MODELS
 from bafenet.utils import set_data_root
 from tests.conftest import REPO_ROOT
 
-CONFIG = REPO_ROOT / 'configs/demo/fcos_r18_fpn_demo_densesirst.py'
+CONFIG = REPO_ROOT / 'configs/fcos/fcos_r18_fpn_20e_densesirst.py'
 FORMATS = ('gray8', 'gray16', 'rgb')
 FOLDERS = (('PNGImages', '.png'), ('SIRST/BBox', '.xml'),
            ('SkySeg/PaletteMask', '.png'))

@@ -1,6 +1,7 @@
 """tools/misc/check_dataset.py on the real DenseSIRST and on a broken copy of
 a few real samples; training on the broken copy fails at dataset build time
 with the validator's messages."""
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -191,3 +192,42 @@ def test_training_fails_at_dataset_build_with_the_same_messages(
     # Raised while the dataset is built, before any sample is transformed.
     assert 'load_data_list' in output
     assert 'transforms' not in output and 'Iter(train)' not in output
+
+
+def test_a_folder_that_is_not_a_dataset_fails_with_the_layout(tmp_path):
+    """No split file and no images: say what was expected, exit 1."""
+    (tmp_path / 'photos').mkdir()
+    (tmp_path / 'photos' / 'cat.jpg').write_bytes(b'not a png')
+    code, output = run('tools/misc/check_dataset.py', tmp_path)
+    assert code == 1
+    assert output.splitlines()[:4] == [
+        f'{tmp_path}/Splits: no such folder (expected the split files '
+        '<split>.txt, one image id per line)',
+        f'{tmp_path}/PNGImages: no such folder (expected the images '
+        '<id>.png)',
+        f'{tmp_path}/SIRST/BBox: no such folder (expected the box '
+        'annotations <id>.xml)',
+        f'{tmp_path}/SkySeg/PaletteMask: no such folder (expected the sky '
+        'maps <id>.png)',
+    ]
+    assert (f'{tmp_path} is not a dataset in the DenseSIRST layout: expected '
+            'Splits/<split>.txt (one image id per line), PNGImages/<id>.png, '
+            'SIRST/BBox/<id>.xml and SkySeg/PaletteMask/<id>.png') in output
+    assert '0 problem(s) in total' not in output
+
+
+def test_a_dataset_without_split_files_fails(real_root, tmp_path, capsys):
+    """Real folders but an empty Splits/: nothing to check is a problem."""
+    spec = importlib.util.spec_from_file_location(
+        'check_dataset', REPO_ROOT / 'tools/misc/check_dataset.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    for folder, _ in FOLDERS:
+        (tmp_path / folder).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder).symlink_to(real_root / folder)
+    (tmp_path / 'Splits').mkdir()
+    assert tool.check_dataset(str(tmp_path), []) == 1
+    output = capsys.readouterr().out
+    assert (f'{tmp_path}/Splits: no split file (expected <split>.txt, one '
+            'image id per line)') in output
+    assert 'valid sample(s)' not in output

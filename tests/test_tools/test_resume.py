@@ -17,14 +17,19 @@ from bafenet.utils.checkpoint import (CheckpointError,
                                       find_resumable_checkpoint)
 from tests.conftest import REPO_ROOT
 
-#: The demo's FCOS-R18 with a quarter of the backbone channels, at 256x256
-#: on 4 real images, by iterations, with a checkpoint every 2 iterations and
-#: the raw losses of every iteration logged.
+#: FCOS-R18 from random weights with a quarter of the backbone channels and
+#: a 64-channel neck and head, at 256x256 on 4 real images, by iterations,
+#: with a checkpoint every 2 iterations and the raw losses of every iteration
+#: logged.
 CHILD_CONFIG = """
 _base_ = '{base}'
 model = dict(
-    backbone=dict(base_channels=16),
-    neck=dict(in_channels=[16, 32, 64, 128]))
+    backbone=dict(base_channels=16, init_cfg=None),
+    neck=dict(in_channels=[16, 32, 64, 128], out_channels=64),
+    bbox_head=dict(
+        in_channels=64,
+        feat_channels=64,
+        norm_cfg=dict(type='GN', num_groups=16, requires_grad=True)))
 img_scale = (256, 256)
 train_pipeline = _base_.train_pipeline
 train_pipeline[2].scale = img_scale
@@ -104,7 +109,7 @@ def config(tmp_path_factory):
     path = tmp_path_factory.mktemp('resume') / 'fcos_r18_iters.py'
     path.write_text(
         CHILD_CONFIG.format(
-            base=REPO_ROOT / 'configs/demo/fcos_r18_fpn_demo_densesirst.py',
+            base=REPO_ROOT / 'configs/fcos/fcos_r18_fpn_20e_densesirst.py',
             max_iters=MAX_ITERS))
     return path
 

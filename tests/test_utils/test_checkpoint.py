@@ -101,7 +101,7 @@ def test_training_refuses_a_pickled_payload(option, real_root, tmp_path):
                ['--cfg-options', f'load_from={path}'])
     proc = subprocess.run([
         sys.executable, 'tools/train.py',
-        REPO_ROOT / 'configs/demo/fcos_r18_fpn_demo_densesirst.py',
+        REPO_ROOT / 'configs/demo/bafenet-fullcov_r18_fpn_demo_densesirst.py',
         '--data-root', real_root, '--work-dir', tmp_path / 'work',
         *options
     ],

@@ -9,13 +9,17 @@ post-processing). Pretrained weights are not loaded: the count needs no
 download.
 """
 import argparse
+import copy
+import types
 from collections import OrderedDict
+from typing import Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.analysis import get_model_complexity_info
+from mmengine.analysis import FlopAnalyzer
 from mmengine.config import DictAction
 
+from bafenet.models.layers import DilatedDepthwiseConv2d
 from bafenet.registry import MODELS
 from bafenet.utils import load_config, register_all_modules
 
@@ -55,20 +59,31 @@ def breakdown(model: nn.Module) -> 'OrderedDict[str, int]':
     return parts
 
 
+def complexity(cfg, shape=(512, 512)) -> Tuple[int, int, nn.Module]:
+    """FLOPs and parameters of the detector of ``cfg`` (built without its
+    pretrained weights) on one 3 x H x W input, and the detector."""
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.backbone.init_cfg = None
+    model = MODELS.build(model_cfg).eval()
+    for module in model.modules():
+        if isinstance(module, DilatedDepthwiseConv2d):
+            # count the convolution itself, not its CPU phase decomposition
+            # (whose sub-grids are padded to multiples of the dilation)
+            module.forward = types.MethodType(nn.Conv2d.forward, module)
+    inputs = torch.zeros(1, 3, *shape)
+    with torch.no_grad():
+        flops = FlopAnalyzer(TensorForward(model), (inputs, ))
+        flops.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        return flops.total(), count(model), model
+
+
 def main():
     args = parse_args()
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options)
-    cfg.model.backbone.init_cfg = None
-    model = MODELS.build(cfg.model).eval()
-    inputs = torch.zeros(1, 3, *args.shape)
-    with torch.no_grad():
-        info = get_model_complexity_info(
-            TensorForward(model), inputs=(inputs, ), show_table=False,
-            show_arch=False)
-    total = count(model)
+    flops, total, model = complexity(cfg, args.shape)
     print(f'{args.config}\ninput 1x3x{args.shape[0]}x{args.shape[1]}')
-    print(f'FLOPs: {info["flops"] / 1e9:.3f} G   Params: {total / 1e6:.3f} M')
+    print(f'FLOPs: {flops / 1e9:.3f} G   Params: {total / 1e6:.3f} M')
     for name, params in breakdown(model).items():
         print(f'  {name:<28}{params:>12,}')
 

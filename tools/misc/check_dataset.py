@@ -7,9 +7,14 @@ Runs the validator that ``DenseSIRSTDataset`` runs when it is built
 the image, annotation and sky-map files whose id is in no split file of
 ``Splits/``. Prints one ``<file>: <problem>`` line per problem and a count
 per split; the exit code is 1 if there is any problem, else 0.
+
+A folder that is not a dataset in this layout at all (no split file, no
+image folder) is reported as such, with the layout it should have, before
+any sample is looked at.
 """
 import argparse
 import glob
+import os
 import os.path as osp
 import sys
 from typing import List
@@ -41,6 +46,49 @@ def parse_args():
     return parser.parse_args()
 
 
+#: The DenseSIRST layout, for messages about a folder that does not have it.
+LAYOUT = ('{split_dir}/<split>.txt (one image id per line), '
+          '{img_dir}/<id>.png, {ann_dir}/<id>.xml and {seg_dir}/<id>.png')
+
+
+def layout_problems(data_root: str, splits: List[str], img_dir: str,
+                    ann_dir: str, seg_dir: str, split_dir: str,
+                    allow_missing_seg: bool) -> List[str]:
+    """What makes ``data_root`` not a dataset in the DenseSIRST layout.
+
+    Args:
+        data_root (str): The folder given on the command line.
+        splits (list[str]): The split names asked for; empty for all.
+        img_dir, ann_dir, seg_dir, split_dir (str): The sub-folders.
+        allow_missing_seg (bool): Whether the sky-map folder may be absent.
+
+    Returns:
+        list[str]: One ``<path>: <problem>`` line per missing part; empty
+        when the folder has the layout (its samples are checked next).
+    """
+    if not osp.isdir(data_root):
+        return [f'{data_root}: no such folder']
+    problems = []
+    split_folder = osp.join(data_root, split_dir)
+    if not osp.isdir(split_folder):
+        problems.append(f'{split_folder}: no such folder (expected the split '
+                        'files <split>.txt, one image id per line)')
+    elif not splits and not glob.glob(osp.join(split_folder, '*.txt')):
+        problems.append(f'{split_folder}: no split file (expected '
+                        '<split>.txt, one image id per line)')
+    folders = [(img_dir, 'the images <id>.png'),
+               (ann_dir, 'the box annotations <id>.xml')]
+    if not allow_missing_seg:
+        folders.append((seg_dir, 'the sky maps <id>.png'))
+    for folder, what in folders:
+        path = osp.join(data_root, folder)
+        if not osp.isdir(path):
+            problems.append(f'{path}: no such folder (expected {what})')
+        elif not any(os.scandir(path)):
+            problems.append(f'{path}: empty folder (expected {what})')
+    return problems
+
+
 def check_dataset(data_root: str,
                   splits: List[str],
                   img_dir: str = 'PNGImages',
@@ -62,6 +110,19 @@ def check_dataset(data_root: str,
     Returns:
         int: The number of problems.
     """
+    problems = layout_problems(data_root, splits, img_dir, ann_dir, seg_dir,
+                               split_dir, allow_missing_seg)
+    if problems:
+        for problem in problems:
+            print(problem)
+        layout = LAYOUT.format(
+            split_dir=split_dir,
+            img_dir=img_dir,
+            ann_dir=ann_dir,
+            seg_dir=seg_dir)
+        print(f'{data_root} is not a dataset in the DenseSIRST layout: '
+              f'expected {layout}')
+        return len(problems)
     meta = DenseSIRSTDataset.METAINFO
     validator = DenseSIRSTValidator(
         img_dir=osp.join(data_root, img_dir),

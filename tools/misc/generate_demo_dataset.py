@@ -4,7 +4,7 @@
 """
 import argparse
 
-from bafenet.datasets import generate_synthetic_densesirst
+from bafenet.testing import generate_synthetic_densesirst
 
 
 def parse_args():

@@ -8,7 +8,6 @@ from mmdet.utils import ConfigType
 from torch import Tensor
 
 from bafenet.registry import MODELS
-from ..layers import CrossTaskExchange, LSKAttention
 from .fcos_seg_head import FCOSSegHead
 
 
@@ -20,8 +19,8 @@ class BAFEHead(FCOSSegHead):
     After the towers, at every level (weights shared across levels)::
 
         F_cls, F_seg                       (B, C, H, W) each
-        F <- F * LSK(F)                    LSK spatial attention, one set of
-                                           weights for both towers
+        F <- F * A(F)                      spatial attention A (LSK), one set
+                                           of weights for both towers
         F <- ConvBNReLU(C/2 -> C)(ConvBNReLU(C -> C/2)(F))  per task
         F_seg, F_cls <- CrossTaskExchange(F_seg, F_cls)
         cls score, centerness <- F_cls;  sky logit <- F_seg
@@ -31,14 +30,27 @@ class BAFEHead(FCOSSegHead):
     Args:
         exchange_ratio (float): p, the fraction of channels exchanged each
             way; 0 turns the exchange off (attention and convs stay).
-        exchange_mode (str): ``'dynamic'`` (per-sample top-k by a learned
-            channel score) or ``'static'`` (fixed evenly spaced channels).
+        exchange_mode (str): ``'dynamic'`` (per-sample top-k by a channel
+            score) or ``'static'`` (fixed evenly spaced channels).
         mlp_hidden_channels (int): Hidden width of the exchange MLP.
         learn_scores (bool): Give the channel scorer a gradient by weighting
             the exchanged channels with their scores (False: original code).
+        attention_mode (str): How the attention map A(F) acts on the towers:
+            ``'multiply'`` (F * A(F), the standard LSK block), ``'replace'``
+            (A(F) replaces F, the original's August-2024 code) or ``'none'``
+            (no attention module, the original's July-2024 code).
+        attention_cfg (dict): Config of the attention module, built with
+            ``channels`` (``feat_channels``).
+        exchange_cfg (dict): Config of the exchange module, built with
+            ``channels`` and the four exchange arguments above, which it must
+            not repeat (e.g. ``dict(type='CrossTaskExchange',
+            mlp_form='scalar', mlp_init='pytorch')``).
         fuse_norm_cfg (dict): Norm of the two convs per task.
         **kwargs: Arguments of :class:`FCOSSegHead`.
     """
+
+    #: Exchange options that have their own keyword argument.
+    EXCHANGE_KEYWORDS = ('ratio', 'mode', 'hidden_channels', 'learn_scores')
 
     def __init__(self,
                  *args,
@@ -46,10 +58,25 @@ class BAFEHead(FCOSSegHead):
                  exchange_mode: str = 'dynamic',
                  mlp_hidden_channels: int = 64,
                  learn_scores: bool = True,
+                 attention_mode: str = 'multiply',
+                 attention_cfg: ConfigType = dict(type='LSKAttention'),
+                 exchange_cfg: ConfigType = dict(type='CrossTaskExchange'),
                  fuse_norm_cfg: ConfigType = dict(type='BN'),
                  **kwargs) -> None:
+        if attention_mode not in ('multiply', 'replace', 'none'):
+            raise ValueError("attention_mode must be 'multiply', 'replace' "
+                             f"or 'none', got {attention_mode!r}")
+        repeated = set(exchange_cfg) & set(self.EXCHANGE_KEYWORDS)
+        if repeated:
+            raise ValueError(
+                f'exchange_cfg sets {sorted(repeated)}: give them as the '
+                "head's exchange_ratio, exchange_mode, mlp_hidden_channels "
+                'and learn_scores')
         # read by _init_layers, which FCOSHead.__init__ calls
+        self.attention_mode = attention_mode
+        self.attention_cfg = attention_cfg
         self.exchange_cfg = dict(
+            exchange_cfg,
             ratio=exchange_ratio,
             mode=exchange_mode,
             hidden_channels=mlp_hidden_channels,
@@ -60,10 +87,13 @@ class BAFEHead(FCOSSegHead):
     def _init_layers(self) -> None:
         super()._init_layers()
         channels = self.feat_channels
-        self.lsk = LSKAttention(channels)
+        if self.attention_mode != 'none':
+            self.lsk = MODELS.build(
+                dict(self.attention_cfg, channels=channels))
         self.cls_fuse = self._fuse_convs(channels)
         self.seg_fuse = self._fuse_convs(channels)
-        self.exchange = CrossTaskExchange(channels, **self.exchange_cfg)
+        self.exchange = MODELS.build(
+            dict(self.exchange_cfg, channels=channels))
 
     def _fuse_convs(self, channels: int) -> nn.Sequential:
         return nn.Sequential(
@@ -77,8 +107,12 @@ class BAFEHead(FCOSSegHead):
     def interact(self, cls_feat: Tensor,
                  seg_feat: Tensor) -> Tuple[Tensor, Tensor]:
         """Attention, fusion convs and the hard exchange; (B, C, H, W) each."""
-        both = torch.cat([cls_feat, seg_feat])
-        cls_feat, seg_feat = (both * self.lsk(both)).chunk(2)
+        if self.attention_mode != 'none':
+            both = torch.cat([cls_feat, seg_feat])
+            attn = self.lsk(both)
+            if self.attention_mode == 'multiply':
+                attn = both * attn
+            cls_feat, seg_feat = attn.chunk(2)
         seg_feat, cls_feat = self.exchange(
             self.seg_fuse(seg_feat), self.cls_fuse(cls_feat))
         return cls_feat, seg_feat

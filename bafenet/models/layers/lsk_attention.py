@@ -3,9 +3,11 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from bafenet.registry import MODELS
 from .dilated_depthwise_conv import DilatedDepthwiseConv2d
 
 
+@MODELS.register_module()
 class LSKAttention(nn.Module):
     """The spatial attention map of an LSK block (Li et al., ICCV 2023).
 

@@ -2,7 +2,8 @@
 import numpy as np
 from PIL import Image
 
-from bafenet.datasets import DenseSIRSTDataset, generate_synthetic_densesirst
+from bafenet.datasets import DenseSIRSTDataset
+from bafenet.testing import generate_synthetic_densesirst
 
 LAYOUT = ('PNGImages', 'SIRST/BBox', 'SIRST/BinaryMask', 'SIRST/PaletteMask',
           'SIRST/Point_label', 'SkySeg/BinaryMask', 'SkySeg/PaletteMask',

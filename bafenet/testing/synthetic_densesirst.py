@@ -6,8 +6,10 @@ a brighter textured ground with buildings below it, clusters of 2-6 px
 low-contrast targets in the sky, and target-like bright distractors on the
 ground (not annotated). Every annotation folder of the real dataset is
 written: VOC boxes, target binary and palette masks, point labels, sky binary
-and palette masks, and the split files.
+and palette masks, and the split files; ``synthetic.json`` at the top records
+that the data is synthetic and how it was made.
 """
+import json
 import os
 import os.path as osp
 from typing import Dict, List, Tuple
@@ -243,4 +245,10 @@ def generate_synthetic_densesirst(out_root: str,
         # like the real split files: no final newline
         with open(osp.join(out_root, 'Splits', name + '.txt'), 'w') as f:
             f.write('\n'.join(split_ids))
+    with open(osp.join(out_root, 'synthetic.json'), 'w') as f:
+        json.dump(
+            dict(
+                generator='bafenet.testing.generate_synthetic_densesirst',
+                num_images=num_images,
+                seed=seed), f)
     return splits

@@ -1,0 +1,4 @@
+"""Helpers for tests and the demo; not part of the method."""
+from .synthetic_densesirst import generate_synthetic_densesirst
+
+__all__ = ['generate_synthetic_densesirst']
