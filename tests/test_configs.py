@@ -22,7 +22,9 @@ def test_config_builds(path):
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model)
     assert model.bbox_head.num_classes == 1
-    assert model.bbox_head.strides == [8, 16, 32]
+    # full coverage adds the stride-4 level P2
+    expected = [4, 8, 16, 32] if 'fullcov' in path.name else [8, 16, 32]
+    assert model.bbox_head.strides == expected
 
 
 def test_paper_schedule():
