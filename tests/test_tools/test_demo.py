@@ -21,7 +21,8 @@ TINY = [
     'train_dataloader.persistent_workers=False',
     'train_dataloader.dataset.dataset.times=1',
     'train_dataloader.dataset.dataset.dataset.indices=8',
-    'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+    'test_dataloader.num_workers=0',
+    'test_dataloader.persistent_workers=False',
     'test_dataloader.dataset.indices=4', 'val_dataloader.num_workers=0',
     'val_dataloader.persistent_workers=False',
     'val_dataloader.dataset.indices=4'
