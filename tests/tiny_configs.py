@@ -4,10 +4,13 @@ from mmengine.config import Config
 from tests.conftest import REPO_ROOT
 
 
+#: The default config, under configs/.
+BAFENET_R18 = 'bafenet/bafenet_r18_fpn_20e_densesirst.py'
+
+
 def tiny_bafenet_config(real_root,
                         scale: int = 128,
-                        config: str = 'bafenet/bafenet_r18_fpn_20e_densesirst.py'
-                        ) -> Config:
+                        config: str = BAFENET_R18) -> Config:
     """BAFE-Net-R18 (or another R18 ``config``) from random weights with a
     32-channel neck and head, every box kept (``score_thr=0``), testing on
     ``real_root`` squashed to ``scale`` x ``scale``."""

@@ -83,8 +83,8 @@ class SkyDetLocalVisualizer(Visualizer):
                 self.pasted_color if pasted else color
                 for pasted, color in zip(instances.pasted.tolist(), colors)
             ]
-        bboxes = instances.bboxes
-        bboxes = getattr(bboxes, 'tensor', bboxes)  # HorizontalBoxes in training
+        # HorizontalBoxes in training samples, tensors in predictions.
+        bboxes = getattr(instances.bboxes, 'tensor', instances.bboxes)
         out = image.copy()
         for (x1, y1, x2, y2), color in zip(
                 np.round(np.asarray(bboxes)).astype(int).tolist(), colors):

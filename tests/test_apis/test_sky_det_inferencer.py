@@ -17,7 +17,8 @@ IMAGES = ('Misc_199', 'Misc_13')
 @pytest.fixture(scope='module')
 def inferencer(real_root):
     torch.manual_seed(0)
-    return SkyDetInferencer(tiny_bafenet_config(real_root), show_progress=False)
+    return SkyDetInferencer(
+        tiny_bafenet_config(real_root), show_progress=False)
 
 
 @pytest.fixture(scope='module')

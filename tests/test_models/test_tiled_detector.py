@@ -5,7 +5,6 @@ import math
 import random
 
 import mmcv
-import numpy as np
 import pytest
 import torch
 from mmdet.structures.bbox import bbox_overlaps

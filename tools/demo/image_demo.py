@@ -98,7 +98,8 @@ def expand_inputs(inputs):
         names = sorted(
             list_dir_or_file(item, list_dir=False, suffix=IMG_EXTENSIONS))
         if not names:
-            errors.append(f'{item}: no image files ({" ".join(IMG_EXTENSIONS)})')
+            errors.append(
+                f'{item}: no image files ({" ".join(IMG_EXTENSIONS)})')
         files.extend(join_path(item, name) for name in names)
     return files, errors
 

@@ -137,7 +137,9 @@ class TiledDetector(BaseTTAModel):
             for i in range(0, len(tiles), self.tile_batch_size):
                 batch = slice(i, i + self.tile_batch_size)
                 preds += self.module.test_step(
-                    dict(inputs=tiles[batch], data_samples=tile_samples[batch]))
+                    dict(
+                        inputs=tiles[batch],
+                        data_samples=tile_samples[batch]))
             tile_preds.append(preds)
         merged = self.merge_preds(tile_preds)
         for sample, pred in zip(data['data_samples'], merged):
