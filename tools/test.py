@@ -26,7 +26,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from bafenet.evaluation import DumpSkyDetResults
-from bafenet.models.test_time import DEFAULT_OVERLAP, tiled_test_config
+from bafenet.models.test_time import add_tile_arguments, tiled_test_config
 from bafenet.utils import (innermost_dataset_cfg, load_model_checkpoint,
                            load_tool_config, register_all_modules,
                            setup_cpu_distributed)
@@ -63,22 +63,7 @@ def parse_args():
         'pictures of the predictions are written')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument(
-        '--tile',
-        action='store_true',
-        help='tiled inference at native resolution: overlapping tiles of '
-        'the training input size, boxes merged (docs/inference.md)')
-    parser.add_argument(
-        '--tile-overlap',
-        type=int,
-        default=DEFAULT_OVERLAP,
-        help='least tile overlap in px, no smaller than the largest target')
-    parser.add_argument(
-        '--tile-size',
-        type=int,
-        nargs=2,
-        metavar=('WIDTH', 'HEIGHT'),
-        help='tile size; default: the scale of the test pipeline\'s Resize')
+    add_tile_arguments(parser)
     parser.add_argument(
         '--cfg-options',
         nargs='+',

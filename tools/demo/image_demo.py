@@ -22,7 +22,7 @@ from mmengine.fileio import isdir, join_path, list_dir_or_file
 
 from bafenet.apis import SkyDetInferencer
 from bafenet.apis.sky_det_inferencer import BACKENDS
-from bafenet.models.test_time import DEFAULT_OVERLAP
+from bafenet.models.test_time import add_tile_arguments
 from bafenet.utils import register_all_modules
 
 
@@ -58,22 +58,7 @@ def parse_args():
         '--no-save-pred', action='store_true', help='write no JSON/PNG maps')
     parser.add_argument(
         '--print-result', action='store_true', help='print the predictions')
-    parser.add_argument(
-        '--tile',
-        action='store_true',
-        help='run at native resolution on overlapping tiles of the '
-        'training input size (docs/inference.md)')
-    parser.add_argument(
-        '--tile-overlap',
-        type=int,
-        default=DEFAULT_OVERLAP,
-        help='least tile overlap in px, no smaller than the largest target')
-    parser.add_argument(
-        '--tile-size',
-        type=int,
-        nargs=2,
-        metavar=('WIDTH', 'HEIGHT'),
-        help='tile size; default: the scale of the test pipeline\'s Resize')
+    add_tile_arguments(parser)
     parser.add_argument(
         '--allow-partial-checkpoint',
         action='store_true',

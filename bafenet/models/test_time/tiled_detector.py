@@ -21,6 +21,7 @@ input size, runs the wrapped detector on each tile and merges the results:
 :func:`tiled_test_config` turns a config into its tiled form (for
 ``tools/test.py --tile`` and ``SkyDetInferencer(tile=True)``).
 """
+from argparse import ArgumentParser
 import copy
 import math
 from typing import List, Optional, Sequence, Tuple
@@ -298,3 +299,28 @@ def tiled_test_config(cfg: Config,
         tile_size=tuple(tile_size),
         overlap=overlap)
     return cfg
+
+
+def add_tile_arguments(parser: ArgumentParser) -> None:
+    """Add the tiling options shared by ``tools/test.py`` and the image demo:
+    ``--tile``, ``--tile-overlap`` and ``--tile-size``.
+
+    Args:
+        parser (ArgumentParser): The tool's parser.
+    """
+    parser.add_argument(
+        '--tile',
+        action='store_true',
+        help='run at native resolution on overlapping tiles of the '
+        'training input size, boxes merged (docs/inference.md)')
+    parser.add_argument(
+        '--tile-overlap',
+        type=int,
+        default=DEFAULT_OVERLAP,
+        help='least tile overlap in px, no smaller than the largest target')
+    parser.add_argument(
+        '--tile-size',
+        type=int,
+        nargs=2,
+        metavar=('WIDTH', 'HEIGHT'),
+        help='tile size; default: the scale of the test pipeline\'s Resize')
