@@ -21,9 +21,9 @@ input size, runs the wrapped detector on each tile and merges the results:
 :func:`tiled_test_config` turns a config into its tiled form (for
 ``tools/test.py --tile`` and ``SkyDetInferencer(tile=True)``).
 """
-from argparse import ArgumentParser
 import copy
 import math
+from argparse import ArgumentParser
 from typing import List, Optional, Sequence, Tuple
 
 import torch
