@@ -59,9 +59,8 @@ def init_detector(config: Union[str, Path, Config],
         :class:`~bafenet.models.TiledDetector`) in eval mode, with ``cfg``
         and ``dataset_meta`` (class and sky-class names, palettes).
     """
-    config = copy.deepcopy(
-        Config.fromfile(str(config)) if isinstance(config, (str,
-                                                            Path)) else config)
+    config = (Config.fromfile(str(config)) if isinstance(config, (str, Path))
+              else copy.deepcopy(config))
     if cfg_options:
         config.merge_from_dict(cfg_options)
     init_default_scope(config.get('default_scope', 'bafenet'))

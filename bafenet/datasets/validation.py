@@ -23,8 +23,6 @@ from PIL import Image, UnidentifiedImageError
 SEG_MODES = ('P', 'L')
 #: Target-mask modes: 1-bit, grayscale or palette, one value per pixel.
 MASK_MODES = ('1', 'L', 'P')
-#: The value sets a binary target mask may use.
-MASK_VALUE_SETS = ({0, 255}, {0, 1})
 #: Where a sample's boxes come from.
 BOX_SOURCES = ('xml', 'mask')
 
@@ -186,8 +184,10 @@ def read_target_mask(path: str,
             f'{path}: target mask has mode {mode!r}; expected a '
             'single-channel (1-bit, grayscale or palette) PNG'
         ]
-    present = set(np.unique(values).tolist())
-    if not any(present <= allowed for allowed in MASK_VALUE_SETS):
+    # a binary mask: 0 and one of 1 or 255 (checked without sorting it)
+    top = values.max()
+    if top not in (0, 1, 255) or ((values != 0) & (values != top)).any():
+        present = set(np.unique(values).tolist())
         return None, [
             f'{path}: target mask holds values {sorted(present)}; expected '
             'a binary mask of 0/255 or of 0/1'

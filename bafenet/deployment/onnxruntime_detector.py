@@ -4,7 +4,9 @@ import math
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 import torch.nn as nn
+from mmengine.structures import InstanceData, PixelData
 
 from .fcos_postprocess import decode_detections, sky_probability
 from .onnx_export import read_metadata
@@ -199,9 +201,6 @@ class ONNXRuntimeDetector(nn.Module):
             ``pred_sem_seg`` with ``sem_seg`` (1, H, W) uint8 (1 sky) and
             ``sky_prob`` (1, H, W), at the original image size.
         """
-        import torch
-        from mmengine.structures import InstanceData, PixelData
-
         images = [np.asarray(img) for img in data['inputs']]
         samples = data['data_samples']
         batch = self.preprocess(images)

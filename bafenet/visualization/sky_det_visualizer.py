@@ -147,7 +147,10 @@ class SkyDetLocalVisualizer(Visualizer):
                     self.draw_panel(image, instances,
                                     data_sample.get('pred_sem_seg')))
         drawn = np.concatenate(panels, axis=1) if panels else image
-        self.set_image(drawn)
+        # get_image returns it; mmengine's matplotlib canvas is never drawn
+        # on here, so set_image's figure work would be wasted
+        self._image = drawn
+        self.height, self.width = drawn.shape[:2]
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
         if out_file is not None:

@@ -118,11 +118,12 @@ class DenseSIRSTMetric(BaseMetric):
             if 'pred_sem_seg' in sample and 'gt_sem_seg' in sample:
                 result['seg_confusion'] = self._seg_confusion(sample)
             if self.mask_metrics:
-                result['mask_counts'] = self._mask_counts(sample)
+                result['mask_counts'] = self._mask_counts(sample, result)
             self.results.append(result)
 
-    def _mask_counts(self, sample: dict) -> tuple:
-        """The :class:`MaskTargetMatches` counts of one sample."""
+    def _mask_counts(self, sample: dict, result: dict) -> tuple:
+        """The :class:`MaskTargetMatches` counts of one sample, whose
+        predicted boxes and scores ``result`` already holds on the host."""
         name = sample.get('img_path', 'a sample')
         if 'gt_target_mask' not in sample:
             raise ValueError(
@@ -132,7 +133,7 @@ class DenseSIRSTMetric(BaseMetric):
                 'pipeline')
         gt = sample['gt_target_mask']['data'].squeeze(0).cpu().numpy() > 0
         pred = sample['pred_instances']
-        keep = (pred['scores'] >= self.score_thr).cpu().numpy()
+        keep = result['pred_scores'] >= self.score_thr
         if 'pred_target_mask' in sample:
             mask = sample['pred_target_mask']['data'].squeeze(0) > 0
         elif 'masks' in pred:
@@ -140,7 +141,7 @@ class DenseSIRSTMetric(BaseMetric):
             mask = masks.any(dim=0) if len(masks) else torch.zeros(
                 gt.shape, dtype=torch.bool)
         else:
-            mask = boxes_to_mask(pred['bboxes'].cpu().numpy()[keep], gt.shape)
+            mask = boxes_to_mask(result['pred_bboxes'][keep], gt.shape)
         mask = torch.as_tensor(mask).cpu().numpy().astype(bool)
         if mask.shape != gt.shape:
             raise ValueError(
