@@ -34,7 +34,7 @@ RUNNERS = Registry('runner', parent=MMDET_RUNNERS)
 RUNNER_CONSTRUCTORS = Registry(
     'runner constructor', parent=MMDET_RUNNER_CONSTRUCTORS)
 LOOPS = Registry('loop', parent=MMDET_LOOPS)
-HOOKS = Registry('hook', parent=MMDET_HOOKS)
+HOOKS = Registry('hook', parent=MMDET_HOOKS, locations=['bafenet.engine'])
 
 DATASETS = Registry(
     'dataset', parent=MMDET_DATASETS, locations=['bafenet.datasets'])

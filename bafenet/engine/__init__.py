@@ -1,3 +1,4 @@
+from .hooks import ChannelsLastHook
 from .optimizers import SyncFreeDAdaptAdam
 
-__all__ = ['SyncFreeDAdaptAdam']
+__all__ = ['ChannelsLastHook', 'SyncFreeDAdaptAdam']

@@ -109,7 +109,7 @@ def parse_args():
         help='eval and end2end mode: the first N images of the split; '
         'ceiling mode: of --split (default 6)')
     parser.add_argument(
-        '--iters', type=int, default=200, help='ceiling mode training steps')
+        '--iters', type=int, default=800, help='ceiling mode training steps')
     parser.add_argument(
         '--width', type=int, default=8,
         help='ceiling mode ResNet-18 base channels (64 at full width)')

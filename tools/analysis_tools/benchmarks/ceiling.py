@@ -183,6 +183,8 @@ def train_and_evaluate(cfg, train_batch: dict, test_samples: list,
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
+    # NHWC convolutions, as ChannelsLastHook gives the Runner (same values)
+    model.to(memory_format=torch.channels_last)
     model.train()
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=args.lr, weight_decay=0.0)
