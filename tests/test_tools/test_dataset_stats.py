@@ -41,6 +41,20 @@ def test_contrast_and_brightness_of_a_drawn_target():
     assert contrast[0] == pytest.approx((9 * 200 + 16 * 100) / 25 / 100)
 
 
+def test_box_offsets_on_a_drawn_mask():
+    """A 3x2 target (columns 50-52, rows 40-41): a box holding exactly its
+    pixels, one starting a pixel early (as most DenseSIRST boxes), one
+    without mask pixels around it."""
+    tool = load_tool()
+    mask = np.zeros((100, 100), dtype=bool)
+    mask[40:42, 50:53] = True
+    offsets = tool.box_mask_offsets(
+        mask, np.array([[50, 40, 52, 41], [49, 39, 52, 41], [5, 5, 7, 7]]))
+    np.testing.assert_allclose(offsets[0], [0, 0, 0, 0, 0, 0])
+    np.testing.assert_allclose(offsets[1], [1, 1, 0, 0, 0.5, 0.5])
+    assert np.isnan(offsets[2]).all()
+
+
 def test_figures_and_json_on_real_images(real_root, tmp_path):
     ids = (real_root / 'Splits/test_v2.txt').read_text().split()[:16]
     split = tmp_path / 'sixteen.txt'
@@ -62,6 +76,13 @@ def test_figures_and_json_on_real_images(real_root, tmp_path):
     # real targets are brighter than their surroundings
     assert 1 < figures['contrast']['median'] < 5
     assert 0 <= figures['brightness']['brightest_in_image'] <= 1
+    # the boxes end on their targets' last pixels and mostly start one
+    # pixel before their first
+    where = figures['box_vs_mask']
+    assert where['targets'] == boxes
+    assert np.all(np.abs(where['last_minus_x2_y2']) < 0.2)
+    assert np.all(np.array(where['first_minus_x1_y1']) > 0.5)
+    assert 'boxes on their target masks' in text
 
     for name in FIGURES:
         with Image.open(out_dir / f'dataset_{name}.png') as png:

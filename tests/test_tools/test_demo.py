@@ -14,18 +14,16 @@ from tests.conftest import REPO_ROOT
 
 CONFIG = REPO_ROOT / 'configs/demo/bafenet-fullcov_r18_fpn_demo_densesirst.py'
 
-#: 8 training crops of 64 px, two iterations, 4 test frames.
+#: 8 training crops, two iterations, 4 test frames.
 TINY = [
-    '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+    '--cfg-options', 'train_cfg.max_epochs=1',
     'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
     'train_dataloader.persistent_workers=False',
     'train_dataloader.dataset.dataset.times=1',
     'train_dataloader.dataset.dataset.dataset.indices=8',
     'test_dataloader.num_workers=0',
     'test_dataloader.persistent_workers=False',
-    'test_dataloader.dataset.indices=4', 'val_dataloader.num_workers=0',
-    'val_dataloader.persistent_workers=False',
-    'val_dataloader.dataset.indices=4'
+    'test_dataloader.dataset.indices=4'
 ]
 
 
@@ -35,17 +33,26 @@ def test_demo_config_shows_the_method():
     # BAFE-Net with its sky branch and the full-coverage assignment
     assert cfg.model.type == 'BAFENet' and head.type == 'BAFEHead'
     assert head.strides[0] == 4 and head.fallback_points > 0
-    # native resolution: crops around targets, whole test frames
+    # native resolution: crops around targets (and anywhere), no resize and
+    # no flip (docs/method.md, "Flips"), whole test frames
     steps = [step.type for step in
              cfg.train_dataloader.dataset.dataset.dataset.pipeline]
-    assert 'RandomTargetCrop' in steps and 'Resize' not in steps
+    assert steps == ['LoadImageFromFile', 'LoadDetSegAnnotations',
+                     'RandomChoice']
+    crops = cfg.train_dataloader.dataset.dataset.dataset.pipeline[2]
+    assert [[t.type for t in branch] for branch in crops.transforms] == [
+        ['RandomTargetCrop'], ['RandomCrop']]
     resize = [step for step in cfg.test_dataloader.dataset.pipeline
               if step.type == 'Resize']
     assert [r.scale_factor for r in resize] == [1.0]
-    # held-out evaluation: disjoint splits
+    # held-out evaluation: disjoint splits; the test alone evaluates
     train = cfg.train_dataloader.dataset.dataset.dataset.ann_file
     assert (train, cfg.test_dataloader.dataset.ann_file) == (
         'Splits/train_v2.txt', 'Splits/test_v2.txt')
+    assert cfg.val_dataloader is None and cfg.val_cfg is None
+    # the weights tested are the EMA's, convolutions run NHWC
+    hooks = [hook.type for hook in cfg.custom_hooks]
+    assert hooks == ['ChannelsLastHook', 'EMAHook']
 
 
 def test_run_demo_on_generated_data(tmp_path):

@@ -35,6 +35,9 @@ Modes:
   random initialisation on the first ``--num-images`` (6) images of
   ``--split`` for ``--iters`` steps, then evaluated on the same images:
   coverage, recall and mAP07 (``benchmarks/ceiling.py``).
+- ``channels-last``: a training step and an inference of the config's
+  detector with contiguous and with channels-last weights
+  (``ChannelsLastHook``), same batch and initial weights, interleaved.
 
     python tools/analysis_tools/benchmark.py pipeline --data-root DIR
     python tools/analysis_tools/benchmark.py bagcp --data-root DIR
@@ -45,6 +48,7 @@ Modes:
     python tools/analysis_tools/benchmark.py end2end --data-root DIR
     python tools/analysis_tools/benchmark.py onnx --data-root DIR --repeat 20
     python tools/analysis_tools/benchmark.py ceiling --data-root DIR
+    python tools/analysis_tools/benchmark.py channels-last --data-root DIR
 
 Peak memory is the tensor memory a run adds at its peak: the CUDA
 allocator's peak on a GPU, the running sum of the allocations
@@ -56,9 +60,9 @@ import json
 
 import cv2
 import torch
-from benchmarks import (bench_bagcp, bench_ceiling, bench_end2end,
-                        bench_eval, bench_exchange, bench_model, bench_onnx,
-                        bench_pipeline, bench_profile)
+from benchmarks import (bench_bagcp, bench_ceiling, bench_channels_last,
+                        bench_end2end, bench_eval, bench_exchange, bench_model,
+                        bench_onnx, bench_pipeline, bench_profile)
 from benchmarks.common import (DEFAULT_CONFIG, FULLCOV_NAMES, MODEL_CONFIGS,
                                MODEL_NAMES)
 from mmengine.config import DictAction
@@ -73,7 +77,7 @@ def parse_args():
         'mode',
         choices=[
             'model', 'profile', 'pipeline', 'eval', 'end2end', 'bagcp',
-            'exchange', 'onnx', 'ceiling'
+            'exchange', 'onnx', 'ceiling', 'channels-last'
         ])
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument(
@@ -83,7 +87,8 @@ def parse_args():
         '--num-samples', type=int, default=64, help='samples per run')
     parser.add_argument('--repeat', type=int, default=3, help='timed runs')
     parser.add_argument(
-        '--batch-size', type=int, default=2, help='exchange mode batch')
+        '--batch-size', type=int, default=2,
+        help='exchange and channels-last mode batch')
     parser.add_argument(
         '--batch-sizes', type=int, nargs='+', default=[1, 2],
         help='model mode batches')
@@ -97,7 +102,7 @@ def parse_args():
         'ones with ResNet-18 only)')
     parser.add_argument(
         '--shape', type=int, nargs=2, default=[512, 512],
-        help='model, exchange, onnx and ceiling mode input H W')
+        help='model, exchange, onnx, ceiling and channels-last mode input H W')
     parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu',
         help='model mode device')
@@ -149,7 +154,8 @@ def main():
         bagcp=bench_bagcp,
         exchange=bench_exchange,
         onnx=bench_onnx,
-        ceiling=bench_ceiling)[args.mode](args)
+        ceiling=bench_ceiling,
+        **{'channels-last': bench_channels_last})[args.mode](args)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(mode=args.mode, config=args.config, **figures), f,

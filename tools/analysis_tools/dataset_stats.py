@@ -36,6 +36,16 @@ numbers are written to ``dataset_stats.json``:
 
 Images that are missing on disk are left out of the two intensity figures
 (their number is printed and stored); the size figure uses every box.
+
+It also prints where the boxes sit on their targets (``box_vs_mask`` in the
+JSON): over the ``SIRST/BinaryMask`` pixels within one pixel of each box
+(boxes after ``minus_one``, i.e. as the dataset loads them), the mean of the
+mask's first column and row minus the box's ``x1, y1``, of its last column
+and row minus ``x2, y2``, and of the mask's centroid minus the box centre
+``((x1 + x2) / 2, (y1 + y2) / 2)``. Zero everywhere means boxes that hold
+exactly their target's pixels; a flip then keeps a box on its target only
+if it maps pixel ``x`` to ``W - 1 - x`` (mmdet's maps box coordinates to
+``W - x``; docs/method.md, section "Flips").
 """
 import argparse
 import collections
@@ -221,6 +231,47 @@ def target_intensity_stats(image: np.ndarray, target_mask: np.ndarray,
     return contrast, brightness
 
 
+def box_mask_offsets(target_mask: np.ndarray,
+                     boxes: np.ndarray) -> np.ndarray:
+    """Where each box sits on the target-mask pixels around it.
+
+    Args:
+        target_mask (np.ndarray): (H, W) bool target pixels.
+        boxes (np.ndarray): (N, 4) inclusive pixel boxes ``x1, y1, x2, y2``,
+            int.
+
+    Returns:
+        np.ndarray: (N, 6) float: the first mask column and row minus ``x1,
+        y1``, the last minus ``x2, y2``, and the centroid minus the box
+        centre (x, y), over the mask pixels of the box grown by one pixel
+        (clipped to the image); NaN rows for boxes without mask pixels.
+    """
+    height, width = target_mask.shape
+    grown = np.clip(boxes + [-1, -1, 1, 1], 0,
+                    [width - 1, height - 1, width - 1, height - 1])
+    marks, valid = box_pixels(target_mask, grown)
+    marks &= valid
+    ys = grown[:, 1, None, None] + np.arange(marks.shape[1])[None, :, None]
+    xs = grown[:, 0, None, None] + np.arange(marks.shape[2])[None, None, :]
+    ys, xs = np.broadcast_to(ys, marks.shape), np.broadcast_to(xs, marks.shape)
+    count = marks.sum(axis=(1, 2))
+    found = count > 0
+    first_x = np.where(marks, xs, width).min(axis=(1, 2))
+    first_y = np.where(marks, ys, height).min(axis=(1, 2))
+    last_x = np.where(marks, xs, -1).max(axis=(1, 2))
+    last_y = np.where(marks, ys, -1).max(axis=(1, 2))
+    safe = np.maximum(count, 1)
+    centroid_x = (marks * xs).sum(axis=(1, 2)) / safe
+    centroid_y = (marks * ys).sum(axis=(1, 2)) / safe
+    x1, y1, x2, y2 = boxes.T
+    offsets = np.stack([
+        first_x - x1, first_y - y1, last_x - x2, last_y - y2,
+        centroid_x - (x1 + x2) / 2, centroid_y - (y1 + y2) / 2
+    ], 1).astype(np.float64)
+    offsets[~found] = np.nan
+    return offsets
+
+
 def image_stats(data_root: str, infos: list) -> dict:
     """Target sizes, local contrasts and brightness ranks of images.
 
@@ -231,10 +282,11 @@ def image_stats(data_root: str, infos: list) -> dict:
 
     Returns:
         dict: ``sizes`` (K, 2) box widths and heights (``xmax - xmin``);
-        ``contrast`` and ``brightness`` (M,) over the targets of the images
-        present on disk; ``images``, ``images_missing``.
+        ``contrast`` and ``brightness`` (M,) and ``offsets`` (M, 6, see
+        :func:`box_mask_offsets`) over the targets of the images present on
+        disk; ``images``, ``images_missing``.
     """
-    sizes, contrast, brightness, missing = [], [], [], 0
+    sizes, contrast, brightness, offsets, missing = [], [], [], [], 0
     for info in infos:
         boxes = np.array([i['bbox'] for i in info['instances']],
                          dtype=np.float64).reshape(-1, 4)
@@ -255,10 +307,12 @@ def image_stats(data_root: str, infos: list) -> dict:
         c, b = target_intensity_stats(image, mask > 0, boxes.astype(int))
         contrast.append(c)
         brightness.append(b)
+        offsets.append(box_mask_offsets(mask > 0, boxes.astype(int)))
     return dict(
         sizes=np.concatenate(sizes).astype(int),
         contrast=np.concatenate(contrast) if contrast else np.zeros(0),
         brightness=np.concatenate(brightness) if brightness else np.zeros(0),
+        offsets=np.concatenate(offsets) if offsets else np.zeros((0, 6)),
         images=len(infos),
         images_missing=missing)
 
@@ -277,6 +331,8 @@ def distributions(stats: dict) -> dict:
     """
     sizes = collections.Counter(map(tuple, stats['sizes'].tolist()))
     contrast, brightness = stats['contrast'], stats['brightness']
+    offsets = stats['offsets'][~np.isnan(stats['offsets']).any(1)]
+    mean_offsets = offsets.mean(0) if len(offsets) else np.full(6, np.nan)
     num = max(len(contrast), 1)
     bins = np.clip(
         np.floor(contrast / 0.25 + 0.5).astype(int), 1, len(CONTRAST_CENTERS))
@@ -300,7 +356,12 @@ def distributions(stats: dict) -> dict:
                          2).tolist(),
             percent=brightness_percent.tolist(),
             brightest_in_image=float(np.mean(
-                brightness == 0)) if len(brightness) else None))
+                brightness == 0)) if len(brightness) else None),
+        box_vs_mask=dict(
+            targets=int(len(offsets)),
+            first_minus_x1_y1=mean_offsets[:2].tolist(),
+            last_minus_x2_y2=mean_offsets[2:4].tolist(),
+            centroid_minus_centre=mean_offsets[4:].tolist()))
 
 
 def plot_sizes(figures: dict, out_file: str) -> None:
@@ -438,6 +499,13 @@ def main():
               f'{figures["contrast"]["below_2"]:.1%} below 2; brightest '
               'pixel of their image: '
               f'{figures["brightness"]["brightest_in_image"]:.1%}')
+        where = figures['box_vs_mask']
+        print('boxes on their target masks ({} targets, mean x, y): first '
+              'mask pixel - box start {:+.3f}, {:+.3f}; last - box end '
+              '{:+.3f}, {:+.3f}; mask centroid - box centre {:+.3f}, '
+              '{:+.3f}'.format(where['targets'], *where['first_minus_x1_y1'],
+                               *where['last_minus_x2_y2'],
+                               *where['centroid_minus_centre']))
     for path in paths + [json_path]:
         print(f'wrote {path}')
 

@@ -65,6 +65,43 @@ def bench_model(args) -> dict:
     return figures
 
 
+def bench_channels_last(args) -> dict:
+    """Training and inference steps of ``--config`` with contiguous (NCHW)
+    and channels-last (NHWC, ``ChannelsLastHook``) weights, on the same
+    real batch (``--batch-size`` images of ``--split`` at ``--shape``), the
+    same initial weights, runs interleaved."""
+    height, width = args.shape
+    dataset = sample_dataset(args, args.split, (width, height))
+    batch = pseudo_collate([dataset[i] for i in range(args.batch_size)])
+    built = {}
+    for memory_format in (torch.contiguous_format, torch.channels_last):
+        model, optim_wrapper = build_for_benchmark(args.config, args.device,
+                                                   args.cfg_options)
+        built[str(memory_format)] = (model.to(memory_format=memory_format),
+                                     optim_wrapper)
+    rows = time_models(built, batch, args.repeat, args.device)
+    nchw, nhwc = rows.values()
+    figures = dict(
+        contiguous=nchw,
+        channels_last=nhwc,
+        train_speedup=nchw['train_s']['median'] / nhwc['train_s']['median'],
+        infer_speedup=nchw['infer_s']['median'] / nhwc['infer_s']['median'])
+    print(f'{args.config} at {height}x{width}, batch {args.batch_size}, on '
+          f'{args.device} ({torch.get_num_threads()} threads), '
+          f'{args.repeat} timed runs after a warm-up, interleaved')
+    print(f'{"weights":<16}{"train s/it":>11}{"(min-max)":>14}'
+          f'{"infer s/batch":>14}{"(min-max)":>14}')
+    for name, row in (('contiguous', nchw), ('channels-last', nhwc)):
+        t, i = row['train_s'], row['infer_s']
+        print(f'{name:<16}{t["median"]:>11.3f}'
+              f'{t["min"]:>7.3f}-{t["max"]:<6.3f}{i["median"]:>14.3f}'
+              f'{i["min"]:>7.3f}-{i["max"]:<6.3f}')
+    print(f'channels-last speed-up: training step '
+          f'{figures["train_speedup"]:.2f}x, inference '
+          f'{figures["infer_speedup"]:.2f}x')
+    return figures
+
+
 def time_models(built: dict, batch: dict, repeat: int, device: str) -> dict:
     """Seconds per inference and per training step of each model on
     ``batch``, and the peak memory of each; runs interleaved."""
