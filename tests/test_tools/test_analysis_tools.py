@@ -66,6 +66,24 @@ def test_benchmark_model_and_profile(real_root, tmp_path):
     assert 'synchronise a GPU' in text
 
 
+def test_benchmark_channels_last(real_root, tmp_path):
+    out = tmp_path / 'channels_last.json'
+    text = run_tool('tools/analysis_tools/benchmark.py', 'channels-last',
+                    '--config',
+                    'configs/demo/bafenet-fullcov_r18_fpn_demo_densesirst.py',
+                    '--data-root', real_root, '--split',
+                    'Splits/mini_test.txt', '--num-images', 2, '--shape', 64,
+                    64, '--batch-size', 2, '--repeat', 1, '--json', out)
+    figures = json.loads(out.read_text())
+    for name in ('contiguous', 'channels_last'):
+        row = figures[name]
+        assert 0 < row['train_s']['median'] and 0 < row['infer_s']['median']
+    assert figures['train_speedup'] == pytest.approx(
+        figures['contiguous']['train_s']['median'] /
+        figures['channels_last']['train_s']['median'])
+    assert 'channels-last speed-up: training step' in text
+
+
 def test_benchmark_eval_and_end2end(real_root, tmp_path):
     common = ('--data-root', real_root, '--test-split',
               'Splits/mini_test.txt', '--repeat', 1)
