@@ -13,23 +13,20 @@ and the config it was trained with, rather than evaluated half-random;
 ``--allow-partial-checkpoint`` loads what fits instead, with a warning.
 """
 import argparse
-import json
-import math
 import os
 import os.path as osp
-from typing import Optional
 
 from mmdet.engine.hooks.utils import trigger_visualization_hook
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from bafenet.evaluation import DumpSkyDetResults
+from bafenet.evaluation import (DumpSkyDetResults, test_split_file,
+                                write_metrics_report)
 from bafenet.models.test_time import add_tile_arguments, tiled_test_config
-from bafenet.utils import (innermost_dataset_cfg, load_model_checkpoint,
-                           load_tool_config, register_all_modules,
-                           setup_cpu_distributed)
+from bafenet.utils import (load_model_checkpoint, load_tool_config,
+                           register_all_modules, setup_cpu_distributed)
 
 
 def parse_args():
@@ -81,18 +78,6 @@ def parse_args():
     return args
 
 
-def test_split(cfg: Config) -> str:
-    """The split file of the (possibly wrapped) test dataset."""
-    dataset = innermost_dataset_cfg(cfg.test_dataloader.dataset)
-    return osp.join(dataset.get('data_root', ''), dataset.get('ann_file', ''))
-
-
-def json_number(value) -> Optional[float]:
-    """A metric value as a JSON number; NaN (undefined) becomes None."""
-    value = float(value)
-    return None if math.isnan(value) else value
-
-
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=False)
@@ -125,17 +110,16 @@ def main():
     metrics = runner.test()
 
     if is_main_process():
-        report = dict(
+        out_path = osp.join(cfg.work_dir, 'metrics.json')
+        write_metrics_report(
+            out_path,
+            metrics,
             config=args.config,
             checkpoint=args.checkpoint,
-            split=test_split(cfg),
+            split=test_split_file(cfg),
             tiling=dict(
                 tile_size=list(cfg.model.tile_size),
-                overlap=cfg.model.overlap) if args.tile else None,
-            metrics={k: json_number(v) for k, v in metrics.items()})
-        out_path = osp.join(cfg.work_dir, 'metrics.json')
-        with open(out_path, 'w') as f:
-            json.dump(report, f, indent=2, allow_nan=False)
+                overlap=cfg.model.overlap) if args.tile else None)
         runner.logger.info(f'metrics written to {out_path}')
 
 

@@ -223,6 +223,10 @@ def export_onnx(detector: SingleStageDetector,
                          f'multiples of pad_size_divisor={divisor}')
     wrapper = TensorModeDetector(detector).eval()
     example = (torch.randn(1, 3, height, width), )
+    common = dict(
+        opset_version=opset_version,
+        input_names=[INPUT_NAME],
+        output_names=wrapper.output_names)
     with torch.no_grad():
         if exporter == 'torchscript':
             torch.onnx.register_custom_op_symbolic('aten::linalg_vecdot',
@@ -233,16 +237,14 @@ def export_onnx(detector: SingleStageDetector,
                 example,
                 out_file,
                 dynamo=False,
-                opset_version=opset_version,
-                input_names=[INPUT_NAME],
-                output_names=wrapper.output_names,
                 dynamic_axes=({
                     INPUT_NAME: {
                         0: 'batch',
                         2: 'height',
                         3: 'width'
                     }
-                } if dynamic else None))
+                } if dynamic else None),
+                **common)
             model = onnx.load(out_file)
         else:
             dynamic_shapes = None
@@ -258,10 +260,8 @@ def export_onnx(detector: SingleStageDetector,
                 wrapper,
                 example,
                 dynamo=True,
-                opset_version=opset_version,
-                input_names=[INPUT_NAME],
-                output_names=wrapper.output_names,
-                dynamic_shapes=dynamic_shapes)
+                dynamic_shapes=dynamic_shapes,
+                **common)
             model = program.model_proto
     onnx.helper.set_model_props(model,
                                 {METADATA_KEY: json.dumps(metadata)})

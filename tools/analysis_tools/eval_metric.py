@@ -14,18 +14,17 @@ them.
 """
 import argparse
 import json
-import math
-import os.path as osp
-from typing import Iterator, List, Optional
+from typing import Iterator, List
 
 import mmengine
 from mmengine.config import DictAction
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 
+from bafenet.evaluation import (json_metrics, test_split_file,
+                                write_metrics_report)
 from bafenet.registry import DATASETS
-from bafenet.utils import (innermost_dataset_cfg, load_config,
-                           register_all_modules)
+from bafenet.utils import load_config, register_all_modules
 
 
 def parse_args():
@@ -80,12 +79,6 @@ def annotated_predictions(dataset, predictions: List[dict],
                        f'{next(iter(by_path))}')
 
 
-def json_number(value) -> Optional[float]:
-    """A metric value as a JSON number; NaN (undefined) becomes None."""
-    value = float(value)
-    return None if math.isnan(value) else value
-
-
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=False)
@@ -99,21 +92,16 @@ def main():
     evaluator.dataset_meta = dataset.metainfo
     metrics = evaluator.offline_evaluate(samples)
 
-    dataset_cfg = innermost_dataset_cfg(cfg.test_dataloader.dataset)
-    report = dict(
-        config=args.config,
-        predictions=args.pkl_results,
-        split=osp.join(
-            dataset_cfg.get('data_root', ''), dataset_cfg.get('ann_file',
-                                                              '')),
-        metrics={k: json_number(v)
-                 for k, v in metrics.items()})
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(report, f, indent=2, allow_nan=False)
+        write_metrics_report(
+            args.out,
+            metrics,
+            config=args.config,
+            predictions=args.pkl_results,
+            split=test_split_file(cfg))
         print(f'metrics written to {args.out}')
     else:
-        print(json.dumps(report['metrics'], indent=2))
+        print(json.dumps(json_metrics(metrics), indent=2))
 
 
 if __name__ == '__main__':

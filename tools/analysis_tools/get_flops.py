@@ -10,7 +10,6 @@ download.
 """
 import argparse
 import copy
-import types
 from collections import OrderedDict
 from typing import Tuple
 
@@ -19,7 +18,6 @@ import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 from mmengine.config import DictAction
 
-from bafenet.models.layers import DilatedDepthwiseConv2d
 from bafenet.registry import MODELS
 from bafenet.utils import load_config, register_all_modules
 
@@ -64,12 +62,9 @@ def complexity(cfg, shape=(512, 512)) -> Tuple[int, int, nn.Module]:
     pretrained weights) on one 3 x H x W input, and the detector."""
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.backbone.init_cfg = None
+    # the analyser traces the model, so DilatedDepthwiseConv2d runs (and
+    # is counted as) its plain dilated convolution, not its CPU phase form
     model = MODELS.build(model_cfg).eval()
-    for module in model.modules():
-        if isinstance(module, DilatedDepthwiseConv2d):
-            # count the convolution itself, not its CPU phase decomposition
-            # (whose sub-grids are padded to multiples of the dilation)
-            module.forward = types.MethodType(nn.Conv2d.forward, module)
     inputs = torch.zeros(1, 3, *shape)
     with torch.no_grad():
         flops = FlopAnalyzer(TensorForward(model), (inputs, ))

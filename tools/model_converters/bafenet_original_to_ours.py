@@ -36,8 +36,7 @@ from typing import Dict
 import torch
 from torch import Tensor
 
-from bafenet.utils.checkpoint import (CheckpointError, load_checkpoint_file,
-                                      register_checkpoint_safe_globals)
+from bafenet.utils.checkpoint import CheckpointError, load_checkpoint_file
 
 HEAD = 'bbox_head.'
 #: Head modules the original builds and never uses.
@@ -138,7 +137,6 @@ def parse_args():
 
 def main():
     args = parse_args()
-    register_checkpoint_safe_globals()
     try:
         checkpoint = load_checkpoint_file(args.src, map_location='cpu')
         state_dict = checkpoint.get('state_dict', checkpoint)
