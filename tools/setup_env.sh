@@ -6,7 +6,8 @@
 #   VENV=/path/to/env bash tools/setup_env.sh
 #   TORCH_SPEC='torch==2.6.0' bash tools/setup_env.sh   # another torch build
 #
-# Steps: create the venv with Python 3.11; install the build tools, torch,
+# Steps: create the venv with Python 3.11 (else 3.12, else 3.10; PYTHON=
+# chooses another interpreter); install the build tools, torch,
 # numpy and OpenCV; build mmcv from source with its compiled ops; install
 # bafenet in editable mode with its test and deploy extras, every version
 # fixed by the lock. The ranges bafenet supports are in bafenet/dependencies.py
@@ -23,6 +24,11 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
+if [ -z "${PYTHON:-}" ]; then
+  for candidate in python3.11 python3.12 python3.10; do
+    if command -v "$candidate" >/dev/null; then PYTHON=$candidate; break; fi
+  done
+fi
 PYTHON=${PYTHON:-python3.11}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 LOCK=requirements/lock.txt
@@ -39,7 +45,10 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] &&
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
-  command -v "$PYTHON" >/dev/null || { say "error: $PYTHON not found; set PYTHON=/path/to/python3.11"; exit 1; }
+  command -v "$PYTHON" >/dev/null ||
+    { say "error: no python3.11, python3.12 or python3.10 found; set PYTHON=/path/to/python3"; exit 1; }
+  "$PYTHON" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' ||
+    { say "error: $PYTHON is $($PYTHON --version 2>&1); bafenet's environment needs Python 3.10-3.12"; exit 1; }
   say "creating virtual environment $VENV with $($PYTHON --version)"
   "$PYTHON" -m venv "$VENV"
 fi
@@ -74,17 +83,33 @@ EOF
 then
   say "$MMCV_SPEC with compiled ops already installed"
 else
-  say "building $MMCV_SPEC from source with its ops: about 10 minutes on 2 cores"
-  say "(pip keeps the wheel in its cache, so later environments install it in seconds)"
+  if [ -n "$("$PY" -m pip cache list "${MMCV_SPEC/==/-}-*" --format abspath 2>/dev/null)" ]; then
+    say "installing $MMCV_SPEC from the wheel pip built before (pip's cache)"
+  else
+    say "building $MMCV_SPEC from source with its ops: 10-15 minutes on 2 cores"
+    say "(pip keeps the wheel in its cache, so later environments install it in a minute)"
+  fi
   # MMCV_WITH_OPS compiles the C++ (and, with a CUDA torch, CUDA) operators.
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
     "${PIP[@]}" --no-build-isolation -c "$LOCK" "$MMCV_SPEC"
 fi
 
-say "installing bafenet in editable mode with the tests and deploy extras (lock)"
+say "installing bafenet's requirements with the tests and deploy extras (lock)"
+# Installed before bafenet itself, with pip's normal (PEP 517) builds:
+# dadaptation, for one, is published only as an sdist with a pyproject.toml,
+# and --no-use-pep517 below would refuse to build it.
+"$PY" - >"$VENV/.bafenet-requirements.txt" <<'PY'
+import runpy
+deps = runpy.run_path('bafenet/dependencies.py')
+tables = [deps['RUNTIME'], *(deps['EXTRAS'][name] for name in ('tests', 'deploy'))]
+print('\n'.join(req for table in tables for req in deps['requirement_strings'](table)))
+PY
+"${PIP[@]}" -q -c "$LOCK" -r "$VENV/.bafenet-requirements.txt"
+say "installing bafenet in editable mode"
 # `setup.py develop` (with the setuptools of requirements/build.txt) links
-# the checkout itself, where mim and mmengine find bafenet/.mim.
-"${PIP[@]}" -q --no-build-isolation --no-use-pep517 -c "$LOCK" -e '.[tests,deploy]'
+# the checkout itself, where mim and mmengine find bafenet/.mim; its
+# requirements are already in place, so it builds nothing else.
+"${PIP[@]}" -q --no-build-isolation --no-use-pep517 --no-deps -e .
 
 "$PY" -m pip check
 opencv=$("$PY" -m pip list 2>/dev/null | grep -ci '^opencv' || true)
