@@ -37,6 +37,52 @@ def test_centroid_distance_is_strictly_below_3():
     # The box-level Pd of DenseSIRSTMetric is inclusive (<= 3).
 
 
+def field_centroid(mask):
+    """BasicIRSTD's and pyirstdmetrics' centroid: the mean (row, col) of the
+    component's pixels in the whole image (skimage's ``regionprops``)."""
+    return np.mean(np.argwhere(mask).astype(np.float64), axis=0)
+
+
+def test_exact_3_px_ties_are_decided_like_the_field():
+    # One small target per image, its copy shifted by exactly 3 px along
+    # one axis. Its centroid is a mean like 31/3, so the distance is 3 give
+    # or take a bit, and the field's arithmetic on whole-image centroids
+    # decides: matched in some images, not in others.
+    rng = np.random.default_rng(0)
+    shapes = [np.array(s, dtype=bool) for s in (
+        [[1, 0], [1, 1]], [[1, 1, 1], [0, 1, 0]], [[0, 1], [1, 1], [1, 0]],
+        [[1, 1, 0], [0, 1, 1], [0, 0, 1]])]
+    outcomes = []
+    for k in range(240):
+        shape = shapes[k % len(shapes)]
+        gt = np.zeros((48, 160), dtype=bool)
+        y, x = rng.integers(4, 40), rng.integers(4, 150)
+        gt[y:y + shape.shape[0], x:x + shape.shape[1]] = shape
+        dy, dx = [(0, 3), (0, -3), (3, 0), (-3, 0)][k // len(shapes) % 4]
+        pred = np.roll(gt, (dy, dx), axis=(0, 1))
+        expected = np.linalg.norm(
+            field_centroid(pred) - field_centroid(gt)) < 3
+        m = match_mask_targets(pred, gt)
+        assert m.num_detected == expected, (k, y, x, dy, dx)
+        assert m.false_pixels == (0 if expected else pred.sum())
+        outcomes.append(expected)
+    # Both ways occur: the test tells the field's rounding from any other.
+    assert 0 < sum(outcomes) < len(outcomes)
+
+
+def test_centroids_are_those_of_the_whole_image():
+    first = canvas((slice(10, 12), slice(5, 6)), (slice(11, 12), slice(6, 7)))
+    second = canvas((slice(15, 16), slice(17, 20)))
+    # Labelled in a cut-out whose pixel (0, 0) is the image's (x 4, y 9).
+    areas, centroids = mask_components((first | second)[9:, 4:], (4, 9))
+    assert areas.tolist() == [3, 3]
+    # (x, y) here, (row, col) there; equal to the last bit.
+    assert centroids.tolist() == [
+        field_centroid(first)[::-1].tolist(),
+        field_centroid(second)[::-1].tolist()
+    ]
+
+
 def test_a_target_takes_the_first_component_in_reach_not_the_nearest():
     gt = canvas((slice(10, 11), slice(10, 11)))
     # A: 2 px above (first in raster order); B: on the target itself.
