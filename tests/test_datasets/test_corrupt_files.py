@@ -178,8 +178,8 @@ def test_symbolic_link_loops_and_dangling_links(copy_root):
 
 
 def test_check_dataset_names_a_link_loop(copy_root, capsys):
-    """The check listed the folders through mmengine, which stopped at the
-    loop with OSError [Errno 40] naming no split."""
+    """The check listed the folders through mmengine, whose listing
+    crashed at the loop (OSError [Errno 40]) instead of reporting it."""
     root, (a, _) = copy_root
     image = root / f'PNGImages/{a}.png'
     image.unlink()
