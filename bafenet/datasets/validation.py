@@ -198,7 +198,8 @@ def check_image(path: str,
     truncated file, pixel data that is short or corrupt under valid
     checksums, or a format OpenCV cannot read (a GIF named ``.png``) fails
     here and not in the middle of a training. An image with an EXIF
-    orientation other than 1 is refused: decoders that honour the tag
+    orientation of 2..8 (turned or mirrored) is refused: decoders that honour
+    the tag
     (OpenCV's default, Pillow's ``exif_transpose``) would turn it against
     its annotations, which are in stored pixel order.
 
@@ -227,7 +228,7 @@ def check_image(path: str,
             f'{path}: unreadable image (OpenCV, the pipelines\' decoder, '
             'cannot decode it)'
         ]
-    if orientation != 1:
+    if orientation in range(2, 9):
         return None, [
             f'{path}: image has EXIF orientation {orientation} (shown '
             'rotated or mirrored); annotations are in stored pixel order and '
@@ -389,11 +390,13 @@ class DenseSIRSTValidator:
                 continue
             info, sample_problems, mask_values = self.check_sample(img_id)
             problems.extend(sample_problems)
-            if info is not None:
-                data_list.append(info)
-            if mask_values is not None:
-                thresholded.append((self.paths(img_id)['mask'], mask_values))
-            masks += self.present(self.paths(img_id)['mask'])
+            if info is None:
+                continue
+            data_list.append(info)
+            if info['mask_path'] is not None:
+                masks += 1
+                if mask_values is not None:
+                    thresholded.append((info['mask_path'], mask_values))
         report = thresholded_report(thresholded, masks, self.mask_threshold)
         return SplitCheck(data_list, problems, [report] if report else [])
 
