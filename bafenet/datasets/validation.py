@@ -196,11 +196,10 @@ def check_image(path: str,
     checksum) and every pixel decoded, by Pillow and by OpenCV (the decoder
     of the training and test pipelines' ``LoadImageFromFile``), so that a
     truncated file, pixel data that is short or corrupt under valid
-    checksums, or a format OpenCV cannot read (a GIF named ``.png``) fails
+    checksums, or a format OpenCV cannot read (an icon named ``.png``) fails
     here and not in the middle of a training. An image with an EXIF
     orientation of 2..8 (turned or mirrored) is refused: decoders that honour
-    the tag
-    (OpenCV's default, Pillow's ``exif_transpose``) would turn it against
+    the tag (OpenCV's default, mmcv's Pillow backend) would turn it against
     its annotations, which are in stored pixel order.
 
     Args:

@@ -99,6 +99,14 @@ def corrupt_pixel_data(data):
     return with_pixel_data(data, bytes(compressed))
 
 
+def icon(data):
+    """The frame as a Windows icon, which Pillow decodes and OpenCV (the
+    pipelines' decoder) does not."""
+    out = io.BytesIO()
+    Image.open(io.BytesIO(data)).save(out, 'ICO')
+    return out.getvalue()
+
+
 def huge_header(data):
     """The frame with an IHDR that declares 20000x20000 pixels."""
     chunks = png_chunks(data)
@@ -112,6 +120,8 @@ def huge_header(data):
     (truncated_jpeg, 'unreadable image (image file is truncated'),
     (short_pixel_data, 'unreadable image ('),
     (corrupt_pixel_data, 'unreadable image ('),
+    (icon, "unreadable image (OpenCV, the pipelines' decoder, cannot "
+     'decode it)'),
     (huge_header, 'image declares more pixels than Pillow decodes'),
 ])
 def test_images_that_do_not_decode_are_named(copy_root, fault, phrase):
