@@ -1,10 +1,13 @@
 """The DenseSIRST dataset: VOC-style boxes plus per-pixel sky maps."""
-from typing import List
+import logging
+from typing import Any, List
 
 from mmdet.datasets import BaseDetDataset
+from mmengine.logging import print_log
 
 from bafenet.registry import DATASETS
-from .validation import DatasetError, DenseSIRSTValidator
+from .target_mask import DEFAULT_MASK_THRESHOLD
+from .validation import DatasetError, DenseSIRSTValidator, SampleLoadError
 
 
 @DATASETS.register_module()
@@ -28,14 +31,21 @@ class DenseSIRSTDataset(BaseDetDataset):
 
     Every sample is validated when the dataset is built, by the same
     :class:`~bafenet.datasets.validation.DenseSIRSTValidator` that
-    ``tools/misc/check_dataset.py`` runs: a missing, truncated or unreadable
-    file, malformed XML, an unknown class, a box outside its image or with
+    ``tools/misc/check_dataset.py`` runs: a missing file or broken symbolic
+    link, a truncated, corrupt or undecodable image (every pixel is
+    decoded), an image with an EXIF orientation, a split file that is not
+    UTF-8, malformed XML, an unknown class, a box outside its image or with
     no area, a sky map or target mask of another size than its image, a sky
-    map with values other than class indices, a target mask with values
-    other than 0/255 or 0/1, and a duplicate id in the split each raise
-    :class:`DatasetError` naming the file and the problem (all problems of
-    the split at once). Files are read through ``mmengine.fileio`` with
-    ``backend_args``, so the dataset may live on remote storage.
+    map with values other than class indices, a target mask the threshold
+    cannot read (see :func:`~bafenet.datasets.read_target_mask`), and a
+    duplicate id in the split each raise :class:`DatasetError` naming the
+    file and the problem (all problems of the split at once). Target masks
+    that are not strictly 0/255 or 0/1 are read by ``mask_threshold`` and
+    counted in a warning of the log. Files are read through
+    ``mmengine.fileio`` with ``backend_args``, so the dataset may live on
+    remote storage. When a sample's pipeline fails, the
+    :class:`~bafenet.datasets.validation.SampleLoadError` names the split,
+    the sample and its image.
 
     Args:
         ann_file (str): The split file, relative to ``data_root``.
@@ -57,8 +67,18 @@ class DenseSIRSTDataset(BaseDetDataset):
             and size. With False only annotations are read and boxes are
             checked against the XML ``<size>`` (for statistics over splits
             whose images are not all present). Defaults to True.
-        minus_one (bool): Subtract 1 from VOC XML coordinates like mmdet's
-            ``XMLDataset``. Defaults to True.
+        box_convention (str): ``'voc'``: 1 is subtracted from every XML
+            number, like mmdet's ``XMLDataset`` and the original code (the
+            paper's protocol; on DenseSIRST, whose XMLs are 0-based and
+            end-exclusive, every box then lies 1 px up and left of its
+            target); ``'pixel'``: the boxes as the 0-based, end-exclusive
+            pixel boxes DenseSIRST's XMLs hold (``x1`` the first pixel
+            column, ``x2`` the last plus one), which is what mmdet's flips
+            and crops assume. Mask boxes follow the same rule (``'voc'``:
+            last pixel inclusive; ``'pixel'``: last pixel plus one).
+            Defaults to ``'voc'``.
+        mask_threshold (int): The lowest target value of a target mask that
+            is not strictly 0/255 or 0/1 (the field's 128). Defaults to 128.
     """
 
     METAINFO = {
@@ -80,7 +100,8 @@ class DenseSIRSTDataset(BaseDetDataset):
                  boxes_from: str = 'xml',
                  allow_missing_seg: bool = False,
                  check_images: bool = True,
-                 minus_one: bool = True,
+                 box_convention: str = 'voc',
+                 mask_threshold: int = DEFAULT_MASK_THRESHOLD,
                  **kwargs):
         self.img_suffix = img_suffix
         self.ann_suffix = ann_suffix
@@ -89,19 +110,41 @@ class DenseSIRSTDataset(BaseDetDataset):
         self.boxes_from = boxes_from
         self.allow_missing_seg = allow_missing_seg
         self.check_images = check_images
-        self.minus_one = minus_one
+        self.box_convention = box_convention
+        self.mask_threshold = mask_threshold
         super().__init__(*args, data_prefix=data_prefix, **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        """Parse and validate every sample of the split.
+        """Parse and validate every sample of the split; log how target
+        masks were read where the threshold decided.
 
         Raises:
             DatasetError: Listing every problem of the split.
         """
-        data_list, problems = self.validator().check_split(self.ann_file)
+        data_list, problems, notes = self.validator().check_split(
+            self.ann_file)
         if problems:
             raise DatasetError(problems)
+        for note in notes:
+            print_log(f'{self.ann_file}: {note}', 'current', logging.WARNING)
         return data_list
+
+    def prepare_data(self, idx: int) -> Any:
+        """Run the pipeline on sample ``idx``.
+
+        Raises:
+            SampleLoadError: If the pipeline fails (an image that cannot be
+                read, say); the message names the split, the sample and its
+                image, and the original error is its cause.
+        """
+        data_info = self.get_data_info(idx)
+        try:
+            return self.pipeline(data_info)
+        except Exception as err:
+            raise SampleLoadError(
+                f'{self.ann_file}: sample {data_info["img_id"]!r} '
+                f'({data_info["img_path"]}) failed to load: '
+                f'{type(err).__name__}: {err}') from err
 
     def validator(self) -> DenseSIRSTValidator:
         """The validator of this dataset's folders, suffixes and options."""
@@ -119,7 +162,8 @@ class DenseSIRSTDataset(BaseDetDataset):
             boxes_from=self.boxes_from,
             allow_missing_seg=self.allow_missing_seg,
             check_images=self.check_images,
-            minus_one=self.minus_one,
+            box_convention=self.box_convention,
+            mask_threshold=self.mask_threshold,
             backend_args=self.backend_args)
 
     def filter_data(self) -> List[dict]:

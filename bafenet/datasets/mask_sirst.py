@@ -14,7 +14,8 @@ class MaskSIRSTDataset(DenseSIRSTDataset):
         img_idx/<split>.txt     one image id per line (``ann_file``)
         images/<id>.png         the infrared image
         masks/<id>.png          the target mask: 0 background, 255 (or 1)
-                                target
+                                target; other values: target where
+                                >= mask_threshold (128)
 
     Each 8-connected component of a mask becomes one box of class
     ``Target`` (``cv2.connectedComponentsWithStats``; its first and last
@@ -30,10 +31,15 @@ class MaskSIRSTDataset(DenseSIRSTDataset):
     every image's sky map is the ignore index, which adds nothing to the
     sky loss of a model with a sky branch.
 
+    Masks are read as released (:func:`~bafenet.datasets.read_target_mask`):
+    0/255 and 0/1 masks as they are, other masks as target where the value
+    is ``>= mask_threshold`` (counted in a warning when the dataset is
+    built), RGB(A) masks with equal colour channels as grayscale.
     Validation and errors are those of :class:`DenseSIRSTDataset`, plus: a
-    missing mask, a mask that is not a single-channel image, a mask of
-    another size than its image, and a mask with values other than 0/255 or
-    0/1 are each a :class:`~bafenet.datasets.DatasetError` naming the file.
+    missing mask, a mask whose colour channels differ, a 16-bit mask with
+    values above 255, a mask whose non-zero values all lie below the
+    threshold, and a mask of another size than its image are each a
+    :class:`~bafenet.datasets.DatasetError` naming the file.
 
     Args:
         data_prefix (dict): Folders relative to ``data_root``: ``img``,

@@ -11,20 +11,28 @@ collected rather than the first one raised. Files are read through
 remote storage (petrel, S3, HTTP) are checked alike.
 """
 import io
+import os
 import xml.etree.ElementTree as ET
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 from mmengine import fileio
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+from .target_mask import (DEFAULT_MASK_THRESHOLD, IMAGE_ERRORS, image_error,
+                          mask_boxes, read_target_mask, thresholded_report)
 
 #: Sky-map modes that hold one class index per pixel.
 SEG_MODES = ('P', 'L')
-#: Target-mask modes: 1-bit, grayscale or palette, one value per pixel.
-MASK_MODES = ('1', 'L', 'P')
 #: Where a sample's boxes come from.
 BOX_SOURCES = ('xml', 'mask')
+#: How boxes are written into the data infos (see DenseSIRSTValidator).
+BOX_CONVENTIONS = ('voc', 'pixel')
+#: The EXIF tag of the orientation in which a viewer shows the image.
+EXIF_ORIENTATION = 0x0112
+#: OpenCV's decoding in the check: every channel and bit depth as stored.
+CV2_CHECK_FLAGS = cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION
 
 
 class DatasetError(ValueError):
@@ -46,13 +54,19 @@ class DatasetError(ValueError):
             f'{tail}')
 
 
+class SampleLoadError(RuntimeError):
+    """Raised when a sample's pipeline fails; the message names the split,
+    the sample and its image, the cause follows the original error."""
+
+
 def read_split(split_file: str,
                backend_args: Optional[dict] = None
                ) -> Tuple[List[Tuple[int, str]], List[str]]:
     """Read a split file: one image id per line.
 
-    Blank lines are skipped; a repeated id is a problem, and only its first
-    occurrence is kept.
+    The file is UTF-8 text (a leading byte-order mark is skipped; other
+    bytes are a problem naming the line). Blank lines are skipped; a
+    repeated id is a problem, and only its first occurrence is kept.
 
     Args:
         split_file (str): The split file.
@@ -61,10 +75,20 @@ def read_split(split_file: str,
     Returns:
         tuple: The ``(line number, id)`` entries in order, and the problems.
     """
-    if not fileio.isfile(split_file, backend_args=backend_args):
-        return [], [f'{split_file}: missing split file']
-    lines = fileio.get_text(
-        split_file, backend_args=backend_args).splitlines()
+    problem = file_problem(split_file, 'split file', backend_args)
+    if problem:
+        return [], [problem]
+    content = fileio.get(split_file, backend_args=backend_args)
+    try:
+        # utf-8-sig: a byte-order mark (Windows editors write one) is no id.
+        lines = content.decode('utf-8-sig').splitlines()
+    except UnicodeDecodeError as err:
+        line = content[:err.start].count(b'\n') + 1
+        return [], [
+            f'{split_file}:{line}: not UTF-8 text (byte '
+            f'{content[err.start:err.start + 1]!r} at offset {err.start}); '
+            'a split file lists one image id per line, in UTF-8'
+        ]
     entries, first_line, problems = [], {}, []
     for number, line in enumerate(lines, 1):
         img_id = line.strip()
@@ -124,96 +148,108 @@ def parse_voc_xml(path: str,
     return size, objects
 
 
-def image_size(path: str,
-               what: str,
-               backend_args: Optional[dict] = None
-               ) -> Tuple[Optional[tuple], List[str]]:
-    """Check that a file is a complete, readable image and read its size.
+def file_problem(path: str,
+                 what: str,
+                 backend_args: Optional[dict] = None) -> Optional[str]:
+    """Whether ``path`` names an existing file, and if not, why.
 
-    ``Image.verify`` checks the whole file (for PNG, every chunk's checksum),
-    so truncated and corrupt files are found without decoding the pixels.
+    A local symbolic link that loops or points nowhere is named as such,
+    not taken for a missing file.
+
+    Args:
+        path (str): The file.
+        what (str): What the file is, for the messages (``'image'``).
+        backend_args (dict, optional): ``mmengine.fileio`` backend arguments.
+
+    Returns:
+        str, optional: None for an existing file, else ``'<file>: missing
+        <what>'`` or ``'<file>: <what> is a broken symbolic link ...'``.
+    """
+    if fileio.isfile(path, backend_args=backend_args):
+        return None
+    if is_broken_link(path, backend_args):
+        try:
+            os.stat(path)
+            reason = 'not a file'
+        except OSError as err:
+            reason = err.strerror
+        return (f'{path}: {what} is a broken symbolic link (to '
+                f'{os.readlink(path)!r}: {reason})')
+    return f'{path}: missing {what}'
+
+
+def is_broken_link(path: str, backend_args: Optional[dict] = None) -> bool:
+    """Whether ``path`` is a local symbolic link that names no file (it
+    loops, or its target is missing or not a file)."""
+    backend = fileio.get_file_backend(path, backend_args=backend_args)
+    return (isinstance(backend, fileio.LocalBackend) and os.path.islink(path)
+            and not os.path.isfile(path))
+
+
+def check_image(path: str,
+                backend_args: Optional[dict] = None
+                ) -> Tuple[Optional[tuple], List[str]]:
+    """Check that a file is a complete image that decodes, and read its
+    size.
+
+    The whole file is checked (``Image.verify``: for PNG, every chunk's
+    checksum) and every pixel decoded, by Pillow and by OpenCV (the decoder
+    of the training and test pipelines' ``LoadImageFromFile``), so that a
+    truncated file, pixel data that is short or corrupt under valid
+    checksums, or a format OpenCV cannot read (an icon named ``.png``) fails
+    here and not in the middle of a training. An image with an EXIF
+    orientation of 2..8 (turned or mirrored) is refused: decoders that honour
+    the tag (OpenCV's default, mmcv's Pillow backend) would turn it against
+    its annotations, which are in stored pixel order.
 
     Args:
         path (str): The image file.
-        what (str): What the file is, for the messages (``'image'``).
         backend_args (dict, optional): ``mmengine.fileio`` backend arguments.
 
     Returns:
         tuple: ``(width, height)`` or None, and the problems.
     """
-    if not fileio.isfile(path, backend_args=backend_args):
-        return None, [f'{path}: missing {what}']
+    problem = file_problem(path, 'image', backend_args)
+    if problem:
+        return None, [problem]
+    content = fileio.get(path, backend_args=backend_args)
     try:
-        with Image.open(io.BytesIO(
-                fileio.get(path, backend_args=backend_args))) as img:
-            size = img.size
+        with Image.open(io.BytesIO(content)) as img:
             img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        return None, [f'{path}: unreadable {what} ({err})']
+        with Image.open(io.BytesIO(content)) as img:
+            img.load()
+            size = img.size
+            orientation = img.getexif().get(EXIF_ORIENTATION, 1)
+    except IMAGE_ERRORS as err:
+        return None, [image_error(path, 'image', err)]
+    if cv2.imdecode(np.frombuffer(content, np.uint8), CV2_CHECK_FLAGS) is None:
+        return None, [
+            f'{path}: unreadable image (OpenCV, the pipelines\' decoder, '
+            'cannot decode it)'
+        ]
+    if orientation in range(2, 9):
+        return None, [
+            f'{path}: image has EXIF orientation {orientation} (shown '
+            'rotated or mirrored); annotations are in stored pixel order and '
+            'decoders would turn the image against them: remove the tag '
+            '(e.g. re-save the pixels without EXIF)'
+        ]
     return size, []
 
 
-def read_target_mask(path: str,
-                     backend_args: Optional[dict] = None
-                     ) -> Tuple[Optional[np.ndarray], List[str]]:
-    """Read a binary target mask and check its mode and values.
+class SplitCheck(NamedTuple):
+    """What :meth:`DenseSIRSTValidator.check_split` found.
 
-    A mask is a single-channel PNG (1-bit, grayscale or palette) whose
-    values are either all in {0, 255} or all in {0, 1}; any non-zero pixel
-    is a target pixel. An all-zero mask is valid: an image without targets.
-
-    Args:
-        path (str): The mask file, which must exist.
-        backend_args (dict, optional): ``mmengine.fileio`` backend arguments.
-
-    Returns:
-        tuple: The mask as a (H, W) bool array (None on a problem), and the
-        problems.
+    Attributes:
+        data_list (list[dict]): The data infos of the valid samples.
+        problems (list[str]): Every problem, ``'<file>: <problem>'``.
+        notes (list[str]): How the split was read where a rule decided it
+            (target masks read by the threshold); to be reported, not
+            problems.
     """
-    try:
-        with Image.open(io.BytesIO(
-                fileio.get(path, backend_args=backend_args))) as img:
-            img.load()
-            mode = img.mode
-            values = np.asarray(img) if mode in MASK_MODES else None
-    except (UnidentifiedImageError, OSError, SyntaxError,
-            ValueError) as err:
-        return None, [f'{path}: unreadable target mask ({err})']
-    if values is None:
-        return None, [
-            f'{path}: target mask has mode {mode!r}; expected a '
-            'single-channel (1-bit, grayscale or palette) PNG'
-        ]
-    # a binary mask: 0 and one of 1 or 255 (checked without sorting it)
-    top = values.max()
-    if top not in (0, 1, 255) or ((values != 0) & (values != top)).any():
-        present = set(np.unique(values).tolist())
-        return None, [
-            f'{path}: target mask holds values {sorted(present)}; expected '
-            'a binary mask of 0/255 or of 0/1'
-        ]
-    return values > 0, []
-
-
-def mask_boxes(mask: np.ndarray) -> np.ndarray:
-    """One box per 8-connected component of a binary target mask.
-
-    Pixels that touch, diagonally included, belong to one component, so two
-    targets whose masks touch become one box.
-
-    Args:
-        mask (np.ndarray): (H, W) bool target mask.
-
-    Returns:
-        np.ndarray: (N, 4) float32 boxes ``[x1, y1, x2, y2]``: the first
-        and last pixel column and row of each component (0-based,
-        inclusive; what a VOC XML box gives after the 1 is subtracted),
-        in raster order of each component's first pixel.
-    """
-    _, _, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
-        mask.astype(np.uint8), 8, cv2.CV_32S, cv2.CCL_WU)
-    x, y, w, h = stats[1:, :4].T
-    return np.stack([x, y, x + w - 1, y + h - 1], axis=1).astype(np.float32)
+    data_list: List[dict]
+    problems: List[str]
+    notes: List[str]
 
 
 class DenseSIRSTValidator:
@@ -226,29 +262,40 @@ class DenseSIRSTValidator:
             ``boxes_from='xml'``.
         seg_dir (str, optional): Folder of the sky maps; None when the
             dataset has none (every sample then has ``seg_map_path`` None).
-        classes (Sequence[str]): Known box class names; boxes from masks
-            get the first one.
+        classes (Sequence[str]): Known box class names: an XML object's
+            ``<name>`` gives its label, its index in ``classes``; boxes from
+            masks get label 0.
         num_seg_classes (int): Valid sky-map values are ``0 ..
             num_seg_classes - 1`` and ``seg_ignore_index``.
         img_suffix (str): Image file suffix. Defaults to ``'.png'``.
         ann_suffix (str): Box annotation suffix. Defaults to ``'.xml'``.
         seg_suffix (str): Sky map suffix. Defaults to ``'.png'``.
-        allow_missing_seg (bool): Accept samples without a sky map. Defaults
-            to False.
+        allow_missing_seg (bool): Accept samples without a sky map (but not
+            a broken symbolic link in its place). Defaults to False.
         check_images (bool): Check the image files; with False, boxes and
             maps are checked against the XML ``<size>`` (or, without XML,
             the mask's size). Defaults to True.
-        minus_one (bool): Subtract 1 from the 1-based VOC coordinates in the
-            returned XML boxes. Defaults to True.
+        box_convention (str): How boxes go into the data infos, as
+            ``[x1, y1, x2, y2]``. ``'voc'``: the VOC rule of mmdet's
+            ``XMLDataset`` and the original code, 1 subtracted from every
+            XML number (XMLs 1-based and inclusive), and mask boxes from the
+            first to the last pixel, inclusive. ``'pixel'``: 0-based pixel
+            edges, ``x1`` the first pixel column and ``x2`` the last plus
+            one (mmdet's flips and crops assume this): XML numbers as
+            written (DenseSIRST's XMLs are 0-based and end-exclusive), and
+            mask boxes ``[first, last + 1]``. Defaults to ``'voc'``.
         seg_ignore_index (int): The sky-map value of unlabelled pixels.
             Defaults to 255.
         mask_dir (str, optional): Folder of the binary target masks (see
-            :func:`read_target_mask`); their paths go into the data infos as
-            ``mask_path``. Defaults to None (no masks).
+            :func:`~bafenet.datasets.read_target_mask`); their paths go
+            into the data infos as ``mask_path``. Defaults to None (no
+            masks).
         mask_suffix (str): Target mask suffix. Defaults to ``'.png'``.
+        mask_threshold (int): The lowest target value of a mask that is not
+            strictly 0/255 or 0/1. Defaults to 128.
         boxes_from (str): ``'xml'`` (VOC XMLs) or ``'mask'`` (one box per
-            8-connected mask component, see :func:`mask_boxes`). Defaults
-            to ``'xml'``.
+            8-connected mask component, see
+            :func:`~bafenet.datasets.mask_boxes`). Defaults to ``'xml'``.
         backend_args (dict, optional): ``mmengine.fileio`` backend
             arguments. Defaults to None (local files).
     """
@@ -264,15 +311,19 @@ class DenseSIRSTValidator:
                  seg_suffix: str = '.png',
                  allow_missing_seg: bool = False,
                  check_images: bool = True,
-                 minus_one: bool = True,
+                 box_convention: str = 'voc',
                  seg_ignore_index: int = 255,
                  mask_dir: Optional[str] = None,
                  mask_suffix: str = '.png',
+                 mask_threshold: int = DEFAULT_MASK_THRESHOLD,
                  boxes_from: str = 'xml',
                  backend_args: Optional[dict] = None):
         if boxes_from not in BOX_SOURCES:
             raise ValueError(f'boxes_from must be one of {BOX_SOURCES}, got '
                              f'{boxes_from!r}')
+        if box_convention not in BOX_CONVENTIONS:
+            raise ValueError(f'box_convention must be one of '
+                             f'{BOX_CONVENTIONS}, got {box_convention!r}')
         needed = ann_dir if boxes_from == 'xml' else mask_dir
         if needed is None:
             raise ValueError(
@@ -292,8 +343,9 @@ class DenseSIRSTValidator:
         self.num_seg_classes = num_seg_classes
         self.allow_missing_seg = allow_missing_seg
         self.check_images = check_images
-        self.minus_one = minus_one
+        self.box_convention = box_convention
         self.seg_ignore_index = seg_ignore_index
+        self.mask_threshold = mask_threshold
         self.boxes_from = boxes_from
         self.backend_args = backend_args
 
@@ -308,47 +360,60 @@ class DenseSIRSTValidator:
         })
         return paths
 
-    def isfile(self, path: Optional[str]) -> bool:
-        """Whether ``path`` is given and names an existing file."""
-        return path is not None and fileio.isfile(
-            path, backend_args=self.backend_args)
+    def present(self, path: Optional[str]) -> bool:
+        """Whether ``path`` is given and names a file or a symbolic link
+        (which may be broken: :func:`file_problem` says so)."""
+        return path is not None and (
+            fileio.isfile(path, backend_args=self.backend_args)
+            or is_broken_link(path, self.backend_args))
 
-    def check_split(self, split_file: str) -> Tuple[List[dict], List[str]]:
+    def check_split(self, split_file: str) -> SplitCheck:
         """Check a split file and every sample it lists.
 
         Args:
             split_file (str): The split file.
 
         Returns:
-            tuple[list[dict], list[str]]: The data infos of the valid
-            samples (see :meth:`check_sample`) and all problems found.
+            SplitCheck: The data infos of the valid samples (see
+            :meth:`check_sample`), all problems found, and a note on the
+            target masks read by the threshold (if any).
         """
         entries, problems = read_split(split_file, self.backend_args)
-        data_list = []
+        data_list, thresholded, masks = [], [], 0
         for number, img_id in entries:
             paths = [p for p in self.paths(img_id).values() if p is not None]
-            if not any(self.isfile(p) for p in paths):
+            if not any(self.present(p) for p in paths):
                 problems.append(
                     f'{split_file}:{number}: id {img_id!r} has no files '
                     f'(none of {", ".join(paths)})')
                 continue
-            info, sample_problems = self.check_sample(img_id)
+            info, sample_problems, mask_values = self.check_sample(img_id)
             problems.extend(sample_problems)
-            if not sample_problems:
-                data_list.append(info)
-        return data_list, problems
+            if info is None:
+                continue
+            data_list.append(info)
+            if info['mask_path'] is not None:
+                masks += 1
+                if mask_values is not None:
+                    thresholded.append((info['mask_path'], mask_values))
+        report = thresholded_report(thresholded, masks, self.mask_threshold)
+        return SplitCheck(data_list, problems, [report] if report else [])
 
-    def check_sample(self, img_id: str) -> Tuple[Optional[dict], List[str]]:
+    def check_sample(
+        self, img_id: str
+    ) -> Tuple[Optional[dict], List[str], Optional[List[int]]]:
         """Check one sample's files and build its data info.
 
-        Checked: the image exists and is complete and readable, and has the
-        size its XML declares; the XML exists and parses, and every object
-        has a known class and a box inside the image with positive width and
-        height (for ``boxes_from='xml'``); the target mask exists, is a
-        binary single-channel image of the image's size (and gives the
-        boxes, for ``boxes_from='mask'``); the sky map exists (unless
-        ``allow_missing_seg``), is a complete single-channel image of the
-        image's size and holds only valid class indices.
+        Checked: the image exists, is complete and decodes, has no EXIF
+        orientation, and has the size its XML declares (see
+        :func:`check_image`); the XML exists and parses, and every object
+        has a known class and a box inside the image with positive width
+        and height (for ``boxes_from='xml'``); the target mask exists, is
+        readable by the threshold rule (:func:`read_target_mask`) and has
+        the image's size (and gives the boxes, for ``boxes_from='mask'``);
+        the sky map exists (unless ``allow_missing_seg``), is a complete
+        single-channel image of the image's size and holds only valid class
+        indices. A broken symbolic link in place of any file is a problem.
 
         Args:
             img_id (str): The image id.
@@ -357,8 +422,10 @@ class DenseSIRSTValidator:
             tuple: The data info (None if the sample has problems):
             ``img_id``, ``img_path``, ``seg_map_path`` (or None),
             ``mask_path`` (or None), ``width``, ``height`` and ``instances``
-            (``bbox`` as ``[x1, y1, x2, y2]``, ``bbox_label``,
-            ``ignore_flag``); and the problems.
+            (``bbox`` as ``[x1, y1, x2, y2]`` in ``box_convention``,
+            ``bbox_label``, ``ignore_flag``); the problems; and the target
+            mask's distinct values if it was read by the threshold (else
+            None).
         """
         paths = self.paths(img_id)
         img_path, xml_path, seg_path, mask_path = (paths['image'],
@@ -368,8 +435,10 @@ class DenseSIRSTValidator:
 
         xml_size, objects = None, None
         if xml_path is not None:
-            if not self.isfile(xml_path):
-                problems.append(f'{xml_path}: missing annotation XML')
+            problem = file_problem(xml_path, 'annotation XML',
+                                   self.backend_args)
+            if problem:
+                problems.append(problem)
             else:
                 try:
                     xml_size, objects = parse_voc_xml(xml_path,
@@ -377,19 +446,20 @@ class DenseSIRSTValidator:
                 except ValueError as err:
                     problems.append(f'{xml_path}: {err}')
 
-        mask = None
+        mask, mask_values = None, None
         if mask_path is not None:
-            if not self.isfile(mask_path):
-                problems.append(f'{mask_path}: missing target mask')
+            problem = file_problem(mask_path, 'target mask',
+                                   self.backend_args)
+            if problem:
+                problems.append(problem)
             else:
-                mask, mask_problems = read_target_mask(
-                    mask_path, self.backend_args)
+                mask, mask_problems, mask_values = read_target_mask(
+                    mask_path, self.backend_args, self.mask_threshold)
                 problems.extend(mask_problems)
 
         size = xml_size
         if self.check_images:
-            size, img_problems = image_size(img_path, 'image',
-                                            self.backend_args)
+            size, img_problems = check_image(img_path, self.backend_args)
             problems.extend(img_problems)
             if size is not None and xml_size not in (None, size):
                 problems.append(
@@ -409,29 +479,20 @@ class DenseSIRSTValidator:
                 f'{mask.shape[0]} differs from its image size '
                 f'{size[0]}x{size[1]}')
 
-        if self.isfile(seg_path):
-            problems.extend(self.check_seg_map(seg_path, size))
-        elif seg_path is not None and not self.allow_missing_seg:
-            problems.append(
-                f'{seg_path}: missing sky map (set allow_missing_seg=True to '
-                'train on images without one)')
-        else:
-            seg_path = None
+        if seg_path is not None:
+            problem = file_problem(seg_path, 'sky map', self.backend_args)
+            if problem is None:
+                problems.extend(self.check_seg_map(seg_path, size))
+            elif is_broken_link(seg_path, self.backend_args):
+                problems.append(problem)
+            elif not self.allow_missing_seg:
+                problems.append(f'{problem} (set allow_missing_seg=True to '
+                                'train on images without one)')
+            else:
+                seg_path = None
 
         if problems:
-            return None, problems
-        if self.boxes_from == 'mask':
-            instances = [
-                dict(bbox=box.tolist(), bbox_label=0, ignore_flag=0)
-                for box in mask_boxes(mask)
-            ]
-        else:
-            instances = []
-            for _, box, difficult in objects:
-                if self.minus_one:
-                    box = [v - 1 for v in box]
-                instances.append(
-                    dict(bbox=box, bbox_label=0, ignore_flag=int(difficult)))
+            return None, problems, mask_values
         return dict(
             img_id=img_id,
             img_path=img_path,
@@ -439,7 +500,39 @@ class DenseSIRSTValidator:
             mask_path=mask_path,
             width=size[0],
             height=size[1],
-            instances=instances), []
+            instances=self.instances(objects, mask)), [], mask_values
+
+    def instances(self, objects: Optional[List[tuple]],
+                  mask: Optional[np.ndarray]) -> List[dict]:
+        """The data info instances of one valid sample, in
+        ``box_convention``.
+
+        Args:
+            objects (list[tuple], optional): As returned by
+                :func:`parse_voc_xml`; used when ``boxes_from='xml'``.
+            mask (np.ndarray, optional): (H, W) bool target mask; used when
+                ``boxes_from='mask'``.
+
+        Returns:
+            list[dict]: ``bbox`` (``[x1, y1, x2, y2]``), ``bbox_label`` and
+            ``ignore_flag`` of each box.
+        """
+        if self.boxes_from == 'mask':
+            boxes = mask_boxes(mask)
+            if self.box_convention == 'pixel':
+                boxes[:, 2:] += 1
+            return [
+                dict(bbox=box.tolist(), bbox_label=0, ignore_flag=0)
+                for box in boxes
+            ]
+        shift = 1 if self.box_convention == 'voc' else 0
+        return [
+            dict(
+                bbox=[v - shift for v in box],
+                bbox_label=self.classes.index(name),
+                ignore_flag=int(difficult))
+            for name, box, difficult in objects
+        ]
 
     def check_objects(self, xml_path: str, objects: List[tuple],
                       size: Optional[tuple]) -> List[str]:
@@ -455,6 +548,7 @@ class DenseSIRSTValidator:
             list[str]: The problems.
         """
         problems = []
+        low = 1 if self.box_convention == 'voc' else 0
         for name, box, _ in objects:
             if name not in self.classes:
                 problems.append(
@@ -466,8 +560,9 @@ class DenseSIRSTValidator:
                 problems.append(
                     f'{xml_path}: box {shown} is degenerate (its width or '
                     'height is zero or negative)')
-            # VOC boxes are 1-based and inclusive: 1 <= x1, x2 <= width.
-            elif size is not None and not (1 <= x1 and 1 <= y1
+            # 'voc': 1-based and inclusive, 1 <= x1, x2 <= width;
+            # 'pixel': 0-based and end-exclusive, 0 <= x1, x2 <= width.
+            elif size is not None and not (low <= x1 and low <= y1
                                            and x2 <= size[0]
                                            and y2 <= size[1]):
                 problems.append(f'{xml_path}: box {shown} lies outside the '
@@ -493,9 +588,8 @@ class DenseSIRSTValidator:
                 seg.load()
                 mode, seg_size = seg.mode, seg.size
                 values = np.asarray(seg) if mode in SEG_MODES else None
-        except (UnidentifiedImageError, OSError, SyntaxError,
-                ValueError) as err:
-            return [f'{seg_path}: unreadable sky map ({err})']
+        except IMAGE_ERRORS as err:
+            return [image_error(seg_path, 'sky map', err)]
         problems = []
         if size is not None and seg_size != tuple(size):
             problems.append(
@@ -535,10 +629,7 @@ class DenseSIRSTValidator:
         for folder, suffix in self.folders.values():
             if not fileio.isdir(folder, backend_args=self.backend_args):
                 continue
-            names = fileio.list_dir_or_file(
-                folder, list_dir=False, suffix=suffix,
-                backend_args=self.backend_args)
-            for name in sorted(names):
+            for name in sorted(self.folder_files(folder, suffix)):
                 img_id = name[:-len(suffix)]
                 if img_id not in listed:
                     path = fileio.join_path(
@@ -546,3 +637,22 @@ class DenseSIRSTValidator:
                     problems.append(f'{path}: in no split (its id '
                                     f'{img_id!r} is in no split file)')
         return problems
+
+    def folder_files(self, folder: str, suffix: str) -> List[str]:
+        """The names of the files in ``folder`` ending in ``suffix``; in a
+        local folder, symbolic links too, broken ones included (mmengine's
+        listing stops at a link that loops)."""
+        backend = fileio.get_file_backend(folder,
+                                          backend_args=self.backend_args)
+        if not isinstance(backend, fileio.LocalBackend):
+            return list(
+                fileio.list_dir_or_file(
+                    folder, list_dir=False, suffix=suffix,
+                    backend_args=self.backend_args))
+        with os.scandir(folder) as entries:
+            return [
+                entry.name for entry in entries
+                if entry.name.endswith(suffix)
+                and not entry.name.startswith('.') and (
+                    entry.is_symlink() or entry.is_file(follow_symlinks=False))
+            ]

@@ -150,6 +150,85 @@ def test_unknown_class(small_copy):
     expect_error(root, path, "unknown class name 'Bird'")
 
 
+def rename_objects(path, names):
+    """Give the XML's first objects the ``names``, in order."""
+    text = path.read_text()
+    parts = text.split('<name>Target</name>')
+    assert len(parts) > len(names)
+    out = parts[0]
+    for k, part in enumerate(parts[1:]):
+        name = names[k] if k < len(names) else 'Target'
+        out += f'<name>{name}</name>{part}'
+    path.write_text(out)
+
+
+def test_xml_class_names_are_labels(small_copy):
+    """A two-class VOC dataset: each object's <name> is its label, the
+    index of the name in metainfo['classes']."""
+    root, (a, b) = small_copy
+    rename_objects(root / f'SIRST/BBox/{a}.xml', ['Bird', 'Target', 'Bird'])
+    rename_objects(root / f'SIRST/BBox/{b}.xml', ['Bird'])
+    dataset = build(root, 's', metainfo=dict(classes=('Target', 'Bird')))
+    labels = {
+        info['img_id']: [inst['bbox_label'] for inst in info['instances']]
+        for info in dataset
+    }
+    assert labels[a][:4] == [1, 0, 1, 0] and labels[a].count(1) == 2
+    assert labels[b][:2] == [1, 0] and labels[b].count(1) == 1
+    # An unknown name is an error naming the file and the name.
+    rename_objects(root / f'SIRST/BBox/{b}.xml', ['Plane'])
+    expect_error(root, root / f'SIRST/BBox/{b}.xml',
+                 "unknown class name 'Plane' (known: Target, Bird)",
+                 metainfo=dict(classes=('Target', 'Bird')))
+
+
+#: Misc_70's first XML object, <xmin>181 <ymin>15 <xmax>184 <ymax>20, is the
+#: target whose SIRST/BinaryMask pixels fill columns 181..183 of rows
+#: 15..19 (rows 15 and 19 hold column 182 only, rows 16..18 all three):
+#:   row 15  ..#.     row 16-18  .###     row 19  ..#.   (columns 180..183)
+MISC_70_PIXEL_BOX = [181.0, 15.0, 184.0, 20.0]
+
+
+def test_box_convention_pixel_is_the_targets_pixel_box(real_root):
+    mask = np.asarray(
+        Image.open(real_root / 'SIRST/BinaryMask/Misc_70_pixels0.png')) > 0
+    ys, xs = np.nonzero(mask[13:22, 179:186])
+    assert (xs.min() + 179, xs.max() + 179) == (181, 183)
+    assert (ys.min() + 13, ys.max() + 13) == (15, 19)
+    default = build(real_root, 'mini_test', test_mode=True)
+    pixel = build(real_root, 'mini_test', test_mode=True,
+                  box_convention='pixel')
+    assert default[0]['img_id'] == pixel[0]['img_id'] == 'Misc_70'
+    # The default, VOC's minus one (configs/original/), is unchanged: one
+    # pixel up and left of the target.
+    assert default[0]['instances'][0]['bbox'] == [180.0, 14.0, 183.0, 19.0]
+    assert pixel[0]['instances'][0]['bbox'] == MISC_70_PIXEL_BOX
+    x1, y1, x2, y2 = map(int, MISC_70_PIXEL_BOX)
+    inside = mask[y1:y2, x1:x2]
+    assert inside[0].any() and inside[-1].any()
+    assert inside[:, 0].any() and inside[:, -1].any()
+    for info_d, info_p in zip(default, pixel):
+        for inst_d, inst_p in zip(info_d['instances'], info_p['instances']):
+            assert inst_p['bbox'] == [v + 1 for v in inst_d['bbox']]
+
+
+def test_box_convention_pixel_agrees_with_the_mask_boxes(real_root):
+    """In the pixel convention Misc_70's 22 XML boxes are its 22 mask
+    components' boxes, end-exclusive like them."""
+    from bafenet.datasets import MaskSIRSTDataset
+    masks = MaskSIRSTDataset(
+        data_root=str(real_root), ann_file='Splits/mini_test.txt',
+        data_prefix=dict(img='PNGImages', mask='SIRST/BinaryMask'),
+        mask_suffix='_pixels0.png', box_convention='pixel', pipeline=[],
+        test_mode=True)
+    xml = build(real_root, 'mini_test', test_mode=True,
+                box_convention='pixel')
+    from_masks = sorted(inst['bbox'] for inst in masks[0]['instances'])
+    from_xml = sorted(inst['bbox'] for inst in xml[0]['instances'])
+    assert len(from_xml) == 22 and from_masks == from_xml
+    assert MISC_70_PIXEL_BOX in from_masks
+
+
 def test_sky_map_of_another_size(small_copy):
     root, (a, b) = small_copy
     path = root / f'SkySeg/PaletteMask/{a}.png'

@@ -39,9 +39,10 @@ Images that are missing on disk are left out of the two intensity figures
 
 It also prints where the boxes sit on their targets (``box_vs_mask`` in the
 JSON): over the ``SIRST/BinaryMask`` pixels within one pixel of each box
-(boxes after ``minus_one``, i.e. as the dataset loads them), the mean of the
-mask's first column and row minus the box's ``x1, y1``, of its last column
-and row minus ``x2, y2``, and of the mask's centroid minus the box centre
+(boxes with ``box_convention='voc'``, as the dataset loads them by
+default), the mean of the mask's first column and row minus the box's
+``x1, y1``, of its last column and row minus ``x2, y2``, and of the mask's
+centroid minus the box centre
 ``((x1 + x2) / 2, (y1 + y2) / 2)``. Zero everywhere means boxes that hold
 exactly their target's pixels; a flip then keeps a box on its target only
 if it maps pixel ``x`` to ``W - 1 - x`` (mmdet's maps box coordinates to
@@ -278,7 +279,7 @@ def image_stats(data_root: str, infos: list) -> dict:
     Args:
         data_root (str): The SIRSTdevkit folder (for the target masks).
         infos (list[dict]): Data infos of ``DenseSIRSTDataset`` (boxes are
-            0-based, ``minus_one=True``).
+            0-based, ``box_convention='voc'``).
 
     Returns:
         dict: ``sizes`` (K, 2) box widths and heights (``xmax - xmin``);

@@ -3,7 +3,7 @@ import numpy as np
 from mmdet.datasets.transforms import LoadAnnotations
 
 from bafenet.registry import TRANSFORMS
-from ..validation import read_target_mask
+from ..target_mask import DEFAULT_MASK_THRESHOLD, read_target_mask
 
 
 @TRANSFORMS.register_module()
@@ -31,6 +31,10 @@ class LoadDetSegAnnotations(LoadAnnotations):
         num_seg_classes (int): Valid sky-map values are ``0 ..
             num_seg_classes - 1`` and ``ignore_index``. Defaults to 2.
         with_target_mask (bool): Load the target mask. Defaults to False.
+        mask_threshold (int): The lowest target value of a target mask
+            that is not strictly 0/255 or 0/1, as in the dataset's
+            ``mask_threshold`` (see
+            :func:`~bafenet.datasets.read_target_mask`). Defaults to 128.
         **kwargs: Passed to mmdet's ``LoadAnnotations``; ``with_bbox`` and
             ``with_seg`` default to True and ``imdecode_backend`` to
             ``'pillow'``.
@@ -38,13 +42,14 @@ class LoadDetSegAnnotations(LoadAnnotations):
     Raises:
         ValueError: If a sky map's or target mask's size differs from the
             loaded image's, a sky map holds values outside the valid ones, a
-            target mask is not binary, or a sample has no target mask; the
-            message names the file.
+            target mask cannot be read by the threshold rule, or a sample
+            has no target mask; the message names the file.
     """
 
     def __init__(self,
                  num_seg_classes: int = 2,
                  with_target_mask: bool = False,
+                 mask_threshold: int = DEFAULT_MASK_THRESHOLD,
                  **kwargs):
         kwargs.setdefault('with_bbox', True)
         kwargs.setdefault('with_seg', True)
@@ -52,6 +57,7 @@ class LoadDetSegAnnotations(LoadAnnotations):
         super().__init__(**kwargs)
         self.num_seg_classes = num_seg_classes
         self.with_target_mask = with_target_mask
+        self.mask_threshold = mask_threshold
 
     def transform(self, results: dict) -> dict:
         """Load the annotations the options ask for."""
@@ -67,7 +73,8 @@ class LoadDetSegAnnotations(LoadAnnotations):
                 f'{results.get("img_path")}: no target mask; '
                 'with_target_mask=True needs a dataset with a "mask" folder '
                 'in its data_prefix')
-        mask, problems = read_target_mask(path, self.backend_args)
+        mask, problems, _ = read_target_mask(path, self.backend_args,
+                                             self.mask_threshold)
         if problems:
             raise ValueError(problems[0])
         shape = results.get('ori_shape') or (results['height'],
