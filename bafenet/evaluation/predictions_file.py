@@ -69,7 +69,8 @@ def _storage_from_bytes(data: bytes):
     try:
         return torch.load(io.BytesIO(data), weights_only=True)
     except pickle.UnpicklingError as err:
-        raise RefusedGlobal(f'a tensor storage in it was refused: {err}') from err
+        raise RefusedGlobal(
+            f'a tensor storage in it was refused: {err}') from err
 
 
 def _allowed_globals() -> Dict[Tuple[str, str], Callable]:
@@ -81,7 +82,8 @@ def _allowed_globals() -> Dict[Tuple[str, str], Callable]:
         ('builtins', 'bytes'): _empty_bytes,
         ('_codecs', 'encode'): _latin1_bytes,
         ('collections', 'OrderedDict'): collections.OrderedDict,
-        ('torch._utils', '_rebuild_tensor_v2'): torch._utils._rebuild_tensor_v2,
+        ('torch._utils', '_rebuild_tensor_v2'):
+        torch._utils._rebuild_tensor_v2,
         ('torch', 'Size'): torch.Size,
         ('torch.storage', '_load_from_bytes'): _storage_from_bytes,
         ('numpy', 'ndarray'): np.ndarray,
