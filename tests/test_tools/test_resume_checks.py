@@ -100,10 +100,14 @@ def moved_and_copied(config, tmp_path):
     return moved, copied
 
 
+@pytest.mark.parametrize('option', [['--resume'],
+                                    ['--cfg-options', 'resume=True']])
 def test_a_moved_work_dir_resumes_from_its_own_checkpoint(
-        config, real_root, tmp_path):
+        option, config, real_root, tmp_path):
+    """By --resume, or by resume=True in the config (which mmengine would
+    resolve from the stale last_checkpoint)."""
     moved, _ = moved_and_copied(config, tmp_path)
-    code, output = train(config, real_root, moved, '--resume')
+    code, output = train(config, real_root, moved, *option)
     assert code == 0, output[-3000:]
     assert f'resuming from {moved}/iter_{MAX_ITERS}.pth' in output
     assert f'resumed epoch: 0, iter: {MAX_ITERS}' in output
