@@ -1,8 +1,12 @@
 """Train a detector: ``python tools/train.py CONFIG [options]``.
 
 ``--resume`` without a path continues from the newest complete checkpoint of
-the work directory: a truncated latest checkpoint (a run killed
-while saving it) is skipped with a warning naming it.
+the work directory, found in the folder the work directory is now (it may
+have been moved or copied since): a truncated latest checkpoint (a run
+killed while saving it) is skipped with a warning naming it. The run says
+which file it resumes from. A checkpoint that does not cover the model
+(missing, shape-mismatched or extra weights) is refused, as by
+``tools/test.py``, unless ``--allow-partial-checkpoint``.
 """
 import argparse
 import os
@@ -14,7 +18,8 @@ from mmengine.runner import Runner
 
 from bafenet.utils import (load_tool_config, register_all_modules,
                            setup_cpu_distributed)
-from bafenet.utils.checkpoint import find_resumable_checkpoint
+from bafenet.utils.checkpoint import (check_resume_checkpoint,
+                                      find_resumable_checkpoint)
 
 
 def parse_args():
@@ -44,6 +49,12 @@ def parse_args():
         const='auto',
         help='resume from the given checkpoint, or without a path from the '
         'newest complete checkpoint in the work directory')
+    parser.add_argument(
+        '--allow-partial-checkpoint',
+        action='store_true',
+        help='resume even if the checkpoint does not cover the model '
+        '(missing, shape-mismatched or extra weights): load the weights '
+        'that fit and warn; by default such a checkpoint is refused')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -80,21 +91,29 @@ def main():
                                'base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
 
-    if args.resume == 'auto':
+    resume_from = args.resume
+    if resume_from is None and cfg.get('resume'):
+        # resume=True in the config: from its load_from, else as --resume.
+        resume_from = cfg.get('load_from') or 'auto'
+    if resume_from == 'auto':
         resume_from = find_resumable_checkpoint(cfg.work_dir)
         if resume_from is None:
             print_log(
                 f'--resume: no checkpoint in {cfg.work_dir}, nothing to '
                 'resume', logger='current')
-        else:
-            cfg.resume = True
-            cfg.load_from = resume_from
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
+    cfg.resume = resume_from is not None
+    if resume_from is not None:
+        cfg.load_from = resume_from
+        print_log(f'resuming from {resume_from}', logger='current')
 
     runner = (
         RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    if resume_from is not None:
+        check_resume_checkpoint(
+            runner.model,
+            resume_from,
+            allow_partial=args.allow_partial_checkpoint,
+            logger=runner.logger)
     runner.train()
 
 

@@ -13,8 +13,11 @@ mmengine's loader of local files (used by ``load_from``, ``--resume``,
 ``tools/test.py`` and ``init_detector``) is replaced by
 :func:`load_checkpoint_file`, which passes ``weights_only=True`` explicitly
 and turns a truncated file or a refused object into a
-:class:`CheckpointError` naming the file; :func:`find_resumable_checkpoint`
-finds the newest complete checkpoint of a work directory. Importing this
+:class:`CheckpointError` naming the file, as is a file that is not a
+checkpoint (:func:`checkpoint_state_dict`: a list, or a ``state_dict`` that
+is not a dict of tensors); :func:`find_resumable_checkpoint` finds the
+newest complete checkpoint of a work directory, where the directory is now
+(moved or copied). Importing this
 module installs the loader and registers the allow-list together, so safe
 loading holds however the package is entered (``register_all_modules``, a
 config's ``custom_imports``, or ``import bafenet.utils``).
@@ -22,7 +25,9 @@ config's ``custom_imports``, or ``import bafenet.utils``).
 :func:`load_model_checkpoint` loads a checkpoint into a model only when it
 covers the model: a checkpoint of another model (missing, shape-mismatched or
 extra keys) is refused with a :class:`CheckpointError` that names the keys
-and the config the checkpoint was trained with.
+and the config the checkpoint was trained with, or, for the original
+BAFE-Net code's key layout, the converter to run.
+:func:`check_resume_checkpoint` applies the same check before ``--resume``.
 """
 import ast
 import glob
@@ -33,7 +38,7 @@ import re
 import warnings
 import zipfile
 from collections import OrderedDict
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 import numpy as np
 import torch
@@ -111,7 +116,7 @@ def load_checkpoint_file(filename: str, map_location=None) -> dict:
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename}: no such checkpoint file')
     try:
-        return torch.load(
+        checkpoint = torch.load(
             filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
@@ -124,6 +129,44 @@ def load_checkpoint_file(filename: str, map_location=None) -> dict:
         raise CheckpointError(
             f'{filename}: truncated or corrupt checkpoint ({size} bytes; was '
             f'the run killed while saving it?): {err}') from err
+    checkpoint_state_dict(checkpoint, filename)
+    return checkpoint
+
+
+def checkpoint_state_dict(checkpoint, filename: str) -> Mapping:
+    """The weights of a loaded checkpoint, checked to be weights.
+
+    Args:
+        checkpoint: What the file unpickled to: an mmengine checkpoint (a
+            dict with ``state_dict``) or a bare state dict.
+        filename (str): The file, for the messages.
+
+    Returns:
+        Mapping[str, Tensor]: ``checkpoint['state_dict']``, else the
+        checkpoint itself.
+
+    Raises:
+        CheckpointError: If the checkpoint is not a dict, or its weights are
+            not a mapping of names to tensors; the message names the file
+            and what was found instead.
+    """
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointError(f'{filename}: not a checkpoint (a '
+                              f'{type(checkpoint).__name__}, not a dict)')
+    where = "its 'state_dict'" if 'state_dict' in checkpoint else 'it'
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state_dict, Mapping):
+        raise CheckpointError(
+            f'{filename}: not a checkpoint: {where} is a '
+            f'{type(state_dict).__name__}, not a dict of weights (name -> '
+            'tensor)')
+    for key, value in state_dict.items():
+        if not (isinstance(key, str) and isinstance(value, torch.Tensor)):
+            raise CheckpointError(
+                f'{filename}: not a checkpoint: {where} holds {key!r}: a '
+                f'{type(value).__name__}, where weights are tensors named '
+                'by strings')
+    return state_dict
 
 
 def check_checkpoint_complete(filename: str) -> None:
@@ -150,12 +193,17 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
     """The newest complete checkpoint of a work directory, for
     ``--resume``.
 
-    The candidates are the file named in ``work_dir/last_checkpoint``, then
-    the other ``epoch_*.pth`` and ``iter_*.pth`` files of its folder, newest
-    first. A candidate that was not written to the end
-    (:func:`check_checkpoint_complete`) is skipped with a warning naming
-    it; ``best_*.pth`` files are not candidates (they hold no optimizer
-    state).
+    ``work_dir/last_checkpoint`` holds the path the run wrote its latest
+    checkpoint to, which is out of date once the work directory is moved or
+    copied. So the file of that name in ``work_dir`` is the first candidate;
+    the path as written only when ``work_dir`` has no such file (checkpoints
+    saved elsewhere, with the ``CheckpointHook``'s ``out_dir``), with a
+    warning that it lies outside ``work_dir``. Then come the other
+    ``epoch_*.pth`` and ``iter_*.pth`` files of ``work_dir`` (and of that
+    outside folder), the highest epoch or iteration first. A candidate that
+    was not written to the end (:func:`check_checkpoint_complete`) is skipped
+    with a warning naming it; ``best_*.pth`` files are not candidates (they
+    hold no optimizer state).
 
     Args:
         work_dir (str): The work directory of the run.
@@ -167,17 +215,16 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
     Raises:
         CheckpointError: If there are checkpoints but none loads.
     """
-    last_file = osp.join(work_dir, 'last_checkpoint')
-    last = None
-    if osp.isfile(last_file):
-        with open(last_file) as f:
-            last = f.read().strip() or None
-    folder = osp.dirname(last) if last else work_dir
-    others = glob.glob(osp.join(folder, 'epoch_*.pth')) + glob.glob(
-        osp.join(folder, 'iter_*.pth'))
+    last = _last_checkpoint(work_dir)
+    folders = [work_dir]
+    if last and not osp.samefile(osp.dirname(last) or '.', work_dir):
+        folders.append(osp.dirname(last))
+    others = [
+        path for folder in folders for pattern in ('epoch_*.pth', 'iter_*.pth')
+        for path in glob.glob(osp.join(folder, pattern)) if path != last
+    ]
     candidates = [last] if last else []
-    candidates += sorted(
-        (p for p in others if p != last), key=osp.getmtime, reverse=True)
+    candidates += sorted(others, key=_checkpoint_order, reverse=True)
     for candidate in candidates:
         try:
             check_checkpoint_complete(candidate)
@@ -187,11 +234,37 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
         return candidate
     if candidates:
         raise CheckpointError(
-            f'no checkpoint of {folder} is complete (tried '
+            f'no checkpoint of {work_dir} is complete (tried '
             f'{", ".join(candidates)}); delete the broken files and resume '
             'from an earlier run with --resume PATH, or train from scratch '
             'without --resume')
     return None
+
+
+def _last_checkpoint(work_dir: str) -> Optional[str]:
+    """The file ``work_dir/last_checkpoint`` names, found in ``work_dir``
+    first (see :func:`find_resumable_checkpoint`); None without one."""
+    last_file = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(last_file):
+        return None
+    with open(last_file) as f:
+        written = f.read().strip()
+    if not written:
+        return None
+    here = osp.join(work_dir, osp.basename(written))
+    if osp.isfile(here) or not osp.isfile(written):
+        return here
+    warnings.warn(f'{last_file} names {written}, outside the work '
+                  f'directory {work_dir}, which has no {osp.basename(written)}'
+                  ': resuming from there')
+    return written
+
+
+def _checkpoint_order(path: str) -> Tuple[int, float]:
+    """Sort key of ``epoch_<n>.pth`` / ``iter_<n>.pth``: ``n``, then the
+    modification time (a copied folder's times follow the copy's order)."""
+    match = re.search(r'_(\d+)\.pth$', path)
+    return (int(match.group(1)) if match else -1, osp.getmtime(path))
 
 
 @CheckpointLoader.register_scheme(prefixes='', force=True)
@@ -353,6 +426,85 @@ def coverage_report(filename: str, coverage: CheckpointCoverage,
     return '\n'.join(lines)
 
 
+#: Keys only a checkpoint of the original BAFE-Net code (GrokCV/BAFE-Net,
+#: ``FCOSChangerSegHead``) has: its channel-exchange MLP, static (July 2024)
+#: or dynamic; ``tools/model_converters/bafenet_original_to_ours.py``
+#: converts such checkpoints.
+ORIGINAL_LAYOUT_KEYS = ('bbox_head.ChannelEx.mlp_exchange.fc1.weight',
+                        'bbox_head.ChannelEx.mlp.fc1.weight')
+
+
+def covering_state_dict(model: torch.nn.Module,
+                        checkpoint: dict,
+                        filename: str,
+                        allow_partial: bool = False,
+                        logger=None) -> 'OrderedDict[str, torch.Tensor]':
+    """The weights of a loaded checkpoint that load into ``model``, once
+    checked to cover it (:func:`checkpoint_coverage`).
+
+    Args:
+        model (nn.Module): The model (not wrapped).
+        checkpoint (dict): The loaded checkpoint.
+        filename (str): Its file, for the messages.
+        allow_partial (bool): Keep the keys that fit (same name and shape)
+            and warn about the rest, rather than refuse. Defaults to False.
+        logger (logging.Logger | str, optional): Where the warning goes;
+            mmengine's current logger when None.
+
+    Returns:
+        OrderedDict[str, Tensor]: The weights, keys stripped of a
+        ``module.`` prefix, for ``model.load_state_dict(..., strict=False)``.
+
+    Raises:
+        CheckpointError: If the checkpoint is not one
+            (:func:`checkpoint_state_dict`), or does not cover the model and
+            ``allow_partial`` is False. A checkpoint of the original code's
+            key layout is pointed to the converter.
+    """
+    source = checkpoint_state_dict(checkpoint, filename)
+    state_dict = OrderedDict((re.sub(r'^module\.', '', key), value)
+                             for key, value in source.items())
+    # Module versions (BatchNorm's, for instance) travel as metadata.
+    state_dict._metadata = getattr(source, '_metadata', OrderedDict())
+    coverage = checkpoint_coverage(model, state_dict)
+    if coverage.complete:
+        return state_dict
+    report = coverage_report(filename, coverage, checkpoint.get('meta'))
+    if not allow_partial:
+        if any(key in state_dict for key in ORIGINAL_LAYOUT_KEYS):
+            raise CheckpointError(
+                report + '\nThis is a checkpoint of the original BAFE-Net '
+                'code (its head has bbox_head.ChannelEx): convert it with '
+                f'python tools/model_converters/bafenet_original_to_ours.py '
+                f'{filename} CONVERTED.pth, and use CONVERTED.pth with the '
+                'config of configs/original/ for its head version (see '
+                'configs/original/README.md).')
+        raise CheckpointError(
+            report + '\nRefusing to load a checkpoint of another model. '
+            'To load the keys that fit anyway, pass allow_partial=True '
+            '(--allow-partial-checkpoint in the tools).')
+    print_log(
+        report + '\nallow_partial is set: loading only the keys with the '
+        'same name and shape; the rest of the model keeps its '
+        'initialisation.',
+        logger=logger or 'current',
+        level=logging.WARNING)
+    for key, _, _ in coverage.mismatched:
+        del state_dict[key]
+    for key in coverage.unexpected:
+        del state_dict[key]
+    return state_dict
+
+
+def _unwrapped(model: torch.nn.Module) -> torch.nn.Module:
+    """The detector inside DDP or a test-time wrapper (TiledDetector,
+    DetTTAModel), which is what checkpoints hold (as mmengine's
+    ``load_state_dict`` assumes)."""
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    return model
+
+
 def load_model_checkpoint(model: torch.nn.Module,
                           filename: str,
                           map_location='cpu',
@@ -363,7 +515,7 @@ def load_model_checkpoint(model: torch.nn.Module,
     The file is read through mmengine's loaders (so local files go through
     the safe loader of this module; URLs and ``open-mmlab://`` names work as
     in mmengine), a ``module.`` prefix is stripped from its keys, and its
-    weights are compared with the model's (:func:`checkpoint_coverage`).
+    weights are compared with the model's (:func:`covering_state_dict`).
     A model key the checkpoint lacks, a key whose shape differs, or a
     checkpoint key the model does not have all mean the checkpoint is of
     another model; evaluating it anyway would report figures of a partly
@@ -392,36 +544,35 @@ def load_model_checkpoint(model: torch.nn.Module,
             ``allow_partial`` is False, or if the file cannot be loaded
             safely; the message names the file.
     """
-    # The checkpoint holds the detector inside DDP or a test-time wrapper
-    # (TiledDetector, DetTTAModel), as mmengine's load_state_dict assumes.
-    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
-        model = model.module
+    model = _unwrapped(model)
     checkpoint = _load_checkpoint(filename, map_location=map_location)
-    if not isinstance(checkpoint, dict):
-        raise CheckpointError(f'{filename}: not a checkpoint (a '
-                              f'{type(checkpoint).__name__}, not a dict)')
-    source = checkpoint.get('state_dict', checkpoint)
-    state_dict = OrderedDict((re.sub(r'^module\.', '', key), value)
-                             for key, value in source.items())
-    # Module versions (BatchNorm's, for instance) travel as metadata.
-    state_dict._metadata = getattr(source, '_metadata', OrderedDict())
-    coverage = checkpoint_coverage(model, state_dict)
-    if not coverage.complete:
-        report = coverage_report(filename, coverage, checkpoint.get('meta'))
-        if not allow_partial:
-            raise CheckpointError(
-                report + '\nRefusing to load a checkpoint of another model. '
-                'To load the keys that fit anyway, pass allow_partial=True '
-                '(--allow-partial-checkpoint in the tools).')
-        print_log(
-            report + '\nallow_partial is set: loading only the keys with the '
-            'same name and shape; the rest of the model keeps its '
-            'initialisation.',
-            logger=logger or 'current',
-            level=logging.WARNING)
-        for key, _, _ in coverage.mismatched:
-            del state_dict[key]
-        for key in coverage.unexpected:
-            del state_dict[key]
+    state_dict = covering_state_dict(model, checkpoint, filename,
+                                     allow_partial, logger)
     model.load_state_dict(state_dict, strict=False)
     return checkpoint
+
+
+def check_resume_checkpoint(model: torch.nn.Module,
+                            filename: str,
+                            allow_partial: bool = False,
+                            logger=None) -> None:
+    """Check, before mmengine resumes from it, that a checkpoint covers
+    ``model``.
+
+    mmengine's ``Runner.resume`` loads the weights with ``strict=False``:
+    a checkpoint of another model (half the head missing, another
+    detector) would train on from partly random weights with only a
+    warning. This applies :func:`covering_state_dict`'s check to it first.
+
+    Args:
+        model (nn.Module): The runner's model, possibly wrapped.
+        filename (str): The checkpoint ``--resume`` names.
+        allow_partial (bool): Warn instead of refusing. Defaults to False.
+        logger (logging.Logger | str, optional): Where the warning goes.
+
+    Raises:
+        CheckpointError: As :func:`load_model_checkpoint`.
+    """
+    checkpoint = _load_checkpoint(filename, map_location='cpu')
+    covering_state_dict(
+        _unwrapped(model), checkpoint, filename, allow_partial, logger)

@@ -1,10 +1,16 @@
 """The analysis tools run on tiny real settings and print what they promise
 (figures are checked for form, never for speed)."""
 import json
+import subprocess
+import sys
 
 import pytest
+import torch
+from mmengine.config import Config
 from PIL import Image
 
+from bafenet.registry import MODELS
+from tests.conftest import REPO_ROOT
 from tests.test_tools.test_train_test import run_tool
 
 BAFENET = 'configs/bafenet/bafenet_r18_fpn_20e_densesirst.py'
@@ -124,3 +130,29 @@ def test_dataset_stats(real_root):
     text = run_tool('tools/analysis_tools/dataset_stats.py', real_root,
                     '--split', 'mini_test')
     assert '| mini_test | 4 |' in text
+
+
+def test_benchmark_onnx_refuses_a_checkpoint_of_another_model(
+        real_root, tmp_path):
+    """onnx mode loads its checkpoint as tools/test.py does: an FCOS
+    checkpoint does not cover BAFE-Net (its sky branch would stay random)."""
+    cfg = Config.fromfile(REPO_ROOT /
+                          'configs/fcos/fcos_r18_fpn_20e_densesirst.py')
+    cfg.model.backbone.init_cfg = None
+    path = tmp_path / 'fcos.pth'
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict()), path)
+    proc = subprocess.run([
+        sys.executable, 'tools/analysis_tools/benchmark.py', 'onnx',
+        '--config', BAFENET, '--checkpoint', path, '--data-root', real_root,
+        '--split', 'Splits/mini_test.txt', '--num-images', '1', '--shape',
+        '64', '64', '--repeat', '1'
+    ],
+                          cwd=REPO_ROOT,
+                          capture_output=True,
+                          text=True)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f'CheckpointError: {path} does not cover the model:' in output, \
+        output[-3000:]
+    assert 'bbox_head.seg_convs.0.conv.weight' in output
+    assert '--allow-partial-checkpoint' in output

@@ -5,14 +5,19 @@ ImageNet weights); the checkpoints are written the way mmengine writes them,
 with the config text in ``meta['cfg']``.
 """
 import logging
+import re
 
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.runner.checkpoint import _load_checkpoint
 
 from bafenet.registry import MODELS
 from bafenet.utils import CheckpointError, load_model_checkpoint
 from tests.conftest import REPO_ROOT
+from tests.test_tools.test_model_converters import \
+    build_ours as build_original
+from tests.test_tools.test_model_converters import original_state_dict
 
 FCOS = 'configs/fcos/fcos_r18_fpn_20e_densesirst.py'
 BAFENET = 'configs/bafenet/bafenet_r18_fpn_20e_densesirst.py'
@@ -138,3 +143,43 @@ def test_not_a_checkpoint(tmp_path):
     model, _ = build(FCOS)
     with pytest.raises(CheckpointError, match=f'{path}: not a checkpoint'):
         load_model_checkpoint(model, str(path))
+
+
+@pytest.mark.parametrize('checkpoint, problem', [
+    (dict(state_dict=[torch.zeros(3)], meta={}),
+     "its 'state_dict' is a list, not a dict of weights"),
+    (dict(state_dict={'backbone.conv1.weight': [0.0]}),
+     "its 'state_dict' holds 'backbone.conv1.weight': a list, where weights "
+     'are tensors'),
+    ([torch.zeros(3)], 'not a checkpoint (a list, not a dict)'),
+])
+def test_a_checkpoint_that_is_not_one_is_named(checkpoint, problem,
+                                               tmp_path):
+    """Refused by the loader (load_from, --resume, tools/test.py,
+    init_detector) and by load_model_checkpoint, naming the file."""
+    path = tmp_path / 'odd.pth'
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointError) as err:
+        _load_checkpoint(str(path), map_location='cpu')
+    assert str(err.value).startswith(f'{path}: not a checkpoint')
+    assert problem in str(err.value)
+    model, _ = build(FCOS)
+    with pytest.raises(CheckpointError, match=re.escape(problem)):
+        load_model_checkpoint(model, str(path))
+
+
+def test_a_checkpoint_of_the_original_code_points_to_the_converter(tmp_path):
+    """The original code's key layout (its head's ChannelEx, convs_cls, ...)
+    is refused with the converter to use, not with the flag that would load
+    it half."""
+    ours = build_original('bafenet-v1_r18_fpn_20e_densesirst.py')
+    state, _ = original_state_dict('v1', ours)
+    path = tmp_path / 'original.pth'
+    torch.save(dict(state_dict=state, meta={}), path)
+    with pytest.raises(CheckpointError) as err:
+        load_model_checkpoint(ours, str(path))
+    message = str(err.value)
+    assert message.startswith(f'{path} does not cover the model:')
+    assert ('python tools/model_converters/bafenet_original_to_ours.py '
+            f'{path} CONVERTED.pth') in message
+    assert 'allow-partial' not in message

@@ -128,6 +128,11 @@ def parse_args():
         '--checkpoint',
         help='end2end and onnx mode checkpoint (default: the initial '
         'weights)')
+    parser.add_argument(
+        '--allow-partial-checkpoint',
+        action='store_true',
+        help='onnx mode: load a checkpoint that does not cover the model '
+        '(the weights that fit, with a warning); by default it is refused')
     parser.add_argument('--json', help='also write the figures to this file')
     parser.add_argument(
         '--cfg-options',

@@ -11,17 +11,23 @@ figures. With the same config they equal ``tools/test.py``'s
 in place of ``checkpoint``). Change thresholds with ``--cfg-options``, e.g.
 ``test_evaluator.score_thr=0.5``, or evaluate masks with a config that has
 them.
+
+The pickle is read without running anything
+(:func:`bafenet.evaluation.load_predictions`): only the containers, tensors
+and numpy arrays ``--out`` writes are unpickled, and a file naming anything
+else (a payload) is refused with an error naming the file and the refused
+global. Other formats (JSON, YAML) are refused.
 """
 import argparse
 import json
 from typing import Iterator, List
 
-import mmengine
 from mmengine.config import DictAction
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 
-from bafenet.evaluation import (json_metrics, test_split_file,
+from bafenet.evaluation import (PredictionsFileError, json_metrics,
+                                load_predictions, test_split_file,
                                 write_metrics_report)
 from bafenet.registry import DATASETS
 from bafenet.utils import load_config, register_all_modules
@@ -31,7 +37,9 @@ def parse_args():
     parser = argparse.ArgumentParser(
         description='Evaluate the predictions saved by tools/test.py --out')
     parser.add_argument('config', help='the config the predictions came from')
-    parser.add_argument('pkl_results', help='the tools/test.py --out pickle')
+    parser.add_argument(
+        'pkl_results',
+        help='the tools/test.py --out pickle (read without running code)')
     parser.add_argument(
         '--data-root',
         help='dataset folder; replaces every data_root of the config')
@@ -81,13 +89,16 @@ def annotated_predictions(dataset, predictions: List[dict],
 
 def main():
     args = parse_args()
+    try:
+        predictions = load_predictions(args.pkl_results)
+    except PredictionsFileError as err:
+        raise SystemExit(f'PredictionsFileError: {err}') from None
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options, args.data_root)
     init_default_scope(cfg.get('default_scope', 'bafenet'))
 
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    samples = annotated_predictions(dataset, mmengine.load(args.pkl_results),
-                                    args.pkl_results)
+    samples = annotated_predictions(dataset, predictions, args.pkl_results)
     evaluator = Evaluator(cfg.test_evaluator)
     evaluator.dataset_meta = dataset.metainfo
     metrics = evaluator.offline_evaluate(samples)

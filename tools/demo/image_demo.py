@@ -18,7 +18,7 @@ from argparse import ArgumentParser
 
 from mmdet.apis.det_inferencer import IMG_EXTENSIONS
 from mmengine.config import Config, DictAction
-from mmengine.fileio import isdir, join_path, list_dir_or_file
+from mmengine.fileio import get_file_backend, join_path, list_dir_or_file
 
 from bafenet.apis import SkyDetInferencer
 from bafenet.apis.sky_det_inferencer import BACKENDS
@@ -74,10 +74,15 @@ def parse_args():
 
 def expand_inputs(inputs):
     """Image files and URLs, with each folder replaced by its images
-    (sorted); a folder without images is an error named in the list."""
+    (sorted); a folder without images is an error named in the list.
+
+    A URL is an image to read (a failure to read it is that input's error,
+    reported with the others): its backend (HTTP) has no folders.
+    """
     files, errors = [], []
     for item in inputs:
-        if not isdir(item):
+        backend = get_file_backend(item)
+        if not (hasattr(backend, 'isdir') and backend.isdir(item)):
             files.append(item)
             continue
         names = sorted(

@@ -8,9 +8,9 @@ import time
 
 import torch
 from mmengine.dataset import pseudo_collate
-from mmengine.runner import load_checkpoint
 
 from bafenet.deployment import ONNXRuntimeDetector, export_onnx
+from bafenet.utils import load_model_checkpoint
 from .common import build_for_benchmark, sample_dataset, summary
 
 #: ONNX Runtime sessions compared: (graph optimisation level, threads);
@@ -24,7 +24,10 @@ def bench_onnx(args) -> dict:
     height, width = args.shape
     model, _ = build_for_benchmark(args.config, 'cpu', args.cfg_options)
     if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
+        load_model_checkpoint(
+            model,
+            args.checkpoint,
+            allow_partial=args.allow_partial_checkpoint)
     model.eval()
     batch = pseudo_collate([sample_dataset(args, args.split,
                                            (width, height))[0]])
