@@ -84,9 +84,9 @@ def render_background(rng: np.random.Generator, height: int,
 
 
 def gaussian_blob(rng: np.random.Generator) -> np.ndarray:
-    """A target's intensity profile in [0, 1], shape between 2x3 and 6x6.
+    """A target's intensity profile in [0, 1], (h, w) from (3, 2) to (6, 6).
 
-    Like most DenseSIRST targets, 3-6 px high, and the sides differ by at
+    Like most DenseSIRST targets: 3-6 px high, and the sides differ by at
     most one pixel (aspect 0.67-1.5).
     """
     h = rng.integers(3, 7)
