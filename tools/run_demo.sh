@@ -22,7 +22,8 @@ if [ -z "${DATA_ROOT:-}" ]; then
     DATA_ROOT=data/SIRSTdevkit
   else
     DATA_ROOT=data/demo/SIRSTdevkit
-    [ -d "$DATA_ROOT/Splits" ] || "$PYTHON" tools/misc/generate_demo_dataset.py "$DATA_ROOT"
+    # written once, again only when the generator has changed
+    "$PYTHON" tools/misc/generate_demo_dataset.py "$DATA_ROOT" --keep-current
   fi
 fi
 if [ -f "$DATA_ROOT/synthetic.json" ]; then

@@ -25,6 +25,9 @@ TARGET_PALETTE = [0, 0, 0, 255, 0, 0]
 SKY_PALETTE = [0, 0, 0, 128, 0, 0]
 
 IMAGE_SIZES = ((320, 256), (384, 288), (320, 240), (448, 320))
+#: Raised whenever the generated frames change, so that a dataset written by
+#: an earlier version is known as such (see :func:`synthetic_record`).
+GENERATOR_VERSION = 2
 #: A target's peak above its local background, in grey levels, drawn
 #: uniformly (real DenseSIRST targets: median 75, 10th-90th percentile 35-134
 #: on 40 train_v2 frames).
@@ -258,9 +261,22 @@ def generate_synthetic_densesirst(out_root: str,
         with open(osp.join(out_root, 'Splits', name + '.txt'), 'w') as f:
             f.write('\n'.join(split_ids))
     with open(osp.join(out_root, 'synthetic.json'), 'w') as f:
-        json.dump(
-            dict(
-                generator='bafenet.testing.generate_synthetic_densesirst',
-                num_images=num_images,
-                seed=seed), f)
+        json.dump(synthetic_record(num_images, seed), f)
     return splits
+
+
+def synthetic_record(num_images: int, seed: int) -> dict:
+    """What ``synthetic.json`` holds for a dataset this generator writes.
+
+    Args:
+        num_images (int): Number of frames.
+        seed (int): Seed.
+
+    Returns:
+        dict: ``generator``, ``version``, ``num_images`` and ``seed``.
+    """
+    return dict(
+        generator='bafenet.testing.generate_synthetic_densesirst',
+        version=GENERATOR_VERSION,
+        num_images=num_images,
+        seed=seed)

@@ -1,9 +1,14 @@
 """The synthetic DenseSIRST generator used by the demo."""
+import json
+import subprocess
+import sys
+
 import numpy as np
 from PIL import Image
 
 from bafenet.datasets import DenseSIRSTDataset
-from bafenet.testing import generate_synthetic_densesirst
+from bafenet.testing import generate_synthetic_densesirst, synthetic_record
+from tests.conftest import REPO_ROOT
 
 LAYOUT = ('PNGImages', 'SIRST/BBox', 'SIRST/BinaryMask', 'SIRST/PaletteMask',
           'SIRST/Point_label', 'SkySeg/BinaryMask', 'SkySeg/PaletteMask',
@@ -106,3 +111,39 @@ def test_boxes_are_the_visible_targets(tmp_path):
     # bright enough to be seen, like the real targets (TARGET_CONTRAST)
     assert np.percentile(contrasts, 10) > 20
     assert 50 < np.median(contrasts) < 100
+
+
+def test_demo_keeps_current_data_and_replaces_stale(tmp_path):
+    """tools/run_demo.sh's call: write once, keep while current, rewrite
+    data of another generator version, never touch a foreign folder."""
+    root = tmp_path / 'SIRSTdevkit'
+
+    def generate():
+        return subprocess.run([
+            sys.executable, 'tools/misc/generate_demo_dataset.py',
+            str(root), '--num-images', '8', '--keep-current'
+        ],
+                              cwd=REPO_ROOT,
+                              capture_output=True,
+                              text=True)
+
+    assert 'wrote 8 images' in generate().stdout
+    record = root / 'synthetic.json'
+    assert json.loads(record.read_text()) == synthetic_record(8, 0)
+    image = root / 'PNGImages/Synth_1.png'
+    pixels = image.read_bytes()
+    image.write_bytes(b'marker')  # kept: not rewritten
+    assert 'kept' in generate().stdout
+    assert image.read_bytes() == b'marker'
+    stale = dict(synthetic_record(8, 0), version=1)
+    record.write_text(json.dumps(stale))
+    (root / 'PNGImages/Synth_99.png').write_bytes(b'old frame')
+    assert 'replacing' in generate().stdout
+    assert image.read_bytes() == pixels
+    assert not (root / 'PNGImages/Synth_99.png').exists()
+    assert json.loads(record.read_text()) == synthetic_record(8, 0)
+    record.unlink()
+    proc = generate()
+    assert proc.returncode != 0
+    assert 'has no synthetic.json' in proc.stderr
+    assert image.read_bytes() == pixels
