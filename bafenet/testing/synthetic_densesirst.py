@@ -3,11 +3,14 @@
 It lets a fresh user run the demo without the real data. Each frame is an
 8-bit grayscale infrared-like image: a sky with cloud texture above a horizon,
 a brighter textured ground with buildings below it, clusters of 2-6 px
-low-contrast targets in the sky, and target-like bright distractors on the
+Gaussian targets in the sky (30-120 grey levels above the sky around them,
+boxed by their visible extent), and target-like bright distractors on the
 ground (not annotated). Every annotation folder of the real dataset is
 written: VOC boxes, target binary and palette masks, point labels, sky binary
-and palette masks, and the split files; ``synthetic.json`` at the top records
-that the data is synthetic and how it was made.
+and palette masks, and the split files (train_v2, val_v2 and test_v2 hold
+different frames, each drawn independently, so test_v2 is held out);
+``synthetic.json`` at the top records that the data is synthetic and how it
+was made.
 """
 import json
 import os
@@ -22,6 +25,13 @@ TARGET_PALETTE = [0, 0, 0, 255, 0, 0]
 SKY_PALETTE = [0, 0, 0, 128, 0, 0]
 
 IMAGE_SIZES = ((320, 256), (384, 288), (320, 240), (448, 320))
+#: Raised whenever the generated frames change, so that a dataset written by
+#: an earlier version is known as such (see :func:`synthetic_record`).
+GENERATOR_VERSION = 2
+#: A target's peak above its local background, in grey levels, drawn
+#: uniformly (real DenseSIRST targets: median 75, 10th-90th percentile 35-134
+#: on 40 train_v2 frames).
+TARGET_CONTRAST = (30.0, 120.0)
 
 
 def smooth_noise(rng: np.random.Generator, height: int, width: int,
@@ -77,14 +87,25 @@ def render_background(rng: np.random.Generator, height: int,
 
 
 def gaussian_blob(rng: np.random.Generator) -> np.ndarray:
-    """A target's intensity profile in [0, 1], shape between 2x2 and 6x6."""
-    h, w = rng.integers(2, 7, size=2)
+    """A target's intensity profile in [0, 1], (h, w) from (3, 2) to (6, 6).
+
+    Like most DenseSIRST targets: 3-6 px high, and the sides differ by at
+    most one pixel (aspect 0.67-1.5).
+    """
+    h = rng.integers(3, 7)
+    w = int(np.clip(h + rng.integers(-1, 2), 2, 6))
     ys = np.arange(h, dtype=np.float32) - (h - 1) / 2
     xs = np.arange(w, dtype=np.float32) - (w - 1) / 2
     sy, sx = h / rng.uniform(2.5, 4.0), w / rng.uniform(2.5, 4.0)
     blob = np.exp(-(ys[:, None]**2 / (2 * sy**2) + xs[None, :]**2 /
                     (2 * sx**2)))
     return blob / blob.max()
+
+
+def union_box(mask: np.ndarray) -> List[int]:
+    """0-based inclusive box around the True pixels of ``mask``."""
+    ys, xs = np.nonzero(mask)
+    return [int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())]
 
 
 def place_targets(rng: np.random.Generator, image: np.ndarray,
@@ -115,13 +136,13 @@ def place_targets(rng: np.random.Generator, image: np.ndarray,
                       slice(max(x0 - 1, 0), x0 + w + 1))
             if not sky[window].all() or occupied[margin].any():
                 continue
-            local = image[max(y0 - 4, 0):y0 + h + 4,
-                          max(x0 - 4, 0):x0 + w + 4].mean()
-            # low local contrast: peak between 1.2x and 1.8x the surroundings
-            image[window] += blob * local * rng.uniform(0.2, 0.8)
+            image[window] += blob * rng.uniform(*TARGET_CONTRAST)
             occupied[window] = True
-            targets[window] |= blob > 0.25
-            boxes.append([x0, y0, x0 + w - 1, y0 + h - 1])
+            # the box is the target's visible extent, its mask
+            visible = blob > 0.25
+            targets[window] |= visible
+            x1, y1, x2, y2 = union_box(visible)
+            boxes.append([x0 + x1, y0 + y1, x0 + x2, y0 + y2])
     return boxes, targets
 
 
@@ -159,12 +180,6 @@ def save_palette(path: str, indices: np.ndarray, palette: List[int],
     img = Image.fromarray(indices.astype(np.uint8), mode='P')
     img.putpalette(palette)
     img.save(path, bits=bits)
-
-
-def union_box(mask: np.ndarray) -> List[int]:
-    """0-based inclusive box around the True pixels of ``mask``."""
-    ys, xs = np.nonzero(mask)
-    return [int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())]
 
 
 def write_sample(root: str, img_id: str, image: np.ndarray, sky: np.ndarray,
@@ -246,9 +261,22 @@ def generate_synthetic_densesirst(out_root: str,
         with open(osp.join(out_root, 'Splits', name + '.txt'), 'w') as f:
             f.write('\n'.join(split_ids))
     with open(osp.join(out_root, 'synthetic.json'), 'w') as f:
-        json.dump(
-            dict(
-                generator='bafenet.testing.generate_synthetic_densesirst',
-                num_images=num_images,
-                seed=seed), f)
+        json.dump(synthetic_record(num_images, seed), f)
     return splits
+
+
+def synthetic_record(num_images: int, seed: int) -> dict:
+    """What ``synthetic.json`` holds for a dataset this generator writes.
+
+    Args:
+        num_images (int): Number of frames.
+        seed (int): Seed.
+
+    Returns:
+        dict: ``generator``, ``version``, ``num_images`` and ``seed``.
+    """
+    return dict(
+        generator='bafenet.testing.generate_synthetic_densesirst',
+        version=GENERATOR_VERSION,
+        num_images=num_images,
+        seed=seed)

@@ -9,10 +9,11 @@
 #   holding a target (RandomTargetCrop), some anywhere in the frame (mmdet's
 #   RandomCrop, the clutter the detector must learn to ignore); testing sees
 #   whole frames (padded to /32, never resized);
-# - no flip: DenseSIRST's boxes are pixel indices that sit about 0.3 px
-#   left of and above their targets' centres, so any flip labels a target
-#   at two positions (mmdet's flip at 1.6 px apart, PixelBoxRandomFlip at
-#   0.6 px) on boxes 3-4 px wide (docs/method.md, section "Flips");
+# - no flip: DenseSIRST's boxes, as loaded (VOC corners minus one), start
+#   a pixel before their targets, so mmdet's RandomFlip (x -> W - x) labels
+#   a flipped target about 1.9 px from the unflipped one, on boxes 3-4 px
+#   wide; a flip exact for pixel indices (W - 1 - x) would still leave
+#   about 0.9 px (docs/method.md, section "Flips");
 # - locations within one stride of a box centre are positive too (the
 #   radius rule, besides P2 and the fallback), and the box loss is DIoU,
 #   whose centre-distance term pulls a tiny box onto its target;
@@ -20,7 +21,8 @@
 #   (D-Adaptation spends them estimating its step size), an EMA of the
 #   weights (what is tested and saved) and NHWC convolutions
 #   (ChannelsLastHook, 1.45x faster steps on a CPU);
-# - the first 32 held-out test frames, a short schedule.
+# - a short schedule, scored on the first 32 of the 256 held-out test_v2
+#   frames (tools/run_demo.sh says so when it prints the figures).
 _base_ = '../bafenet/bafenet-fullcov_r18_fpn_20e_densesirst.py'
 
 channels = 32

@@ -1,20 +1,23 @@
 """`make demo` (tools/run_demo.sh) end to end on generated data, shrunk to a
 few iterations: it trains BAFE-Net, tests it on held-out images and reports
-boxes and sky."""
+boxes and sky, and says which data and frames it scored."""
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mmengine.config import Config
 
 from bafenet.testing import generate_synthetic_densesirst
 from tests.conftest import REPO_ROOT
 
 CONFIG = REPO_ROOT / 'configs/demo/bafenet-fullcov_r18_fpn_demo_densesirst.py'
+SYNTHETIC_CONFIG = (
+    REPO_ROOT / 'configs/demo/bafenet-fullcov_r18_fpn_demo_synthetic.py')
 
-#: 8 training crops, two iterations, 4 test frames.
+#: 8 training crops, two iterations, the first 2 test frames.
 TINY = [
     '--cfg-options', 'train_cfg.max_epochs=1',
     'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
@@ -23,7 +26,7 @@ TINY = [
     'train_dataloader.dataset.dataset.dataset.indices=8',
     'test_dataloader.num_workers=0',
     'test_dataloader.persistent_workers=False',
-    'test_dataloader.dataset.indices=4'
+    'test_dataloader.dataset.indices=2'
 ]
 
 
@@ -55,9 +58,33 @@ def test_demo_config_shows_the_method():
     assert hooks == ['ChannelsLastHook', 'EMAHook']
 
 
-def test_run_demo_on_generated_data(tmp_path):
+def test_synthetic_config_is_the_demo_on_more_steps():
+    demo, synthetic = Config.fromfile(CONFIG), Config.fromfile(
+        SYNTHETIC_CONFIG)
+    # the same method, pipelines and schedule
+    for key in ('model', 'optim_wrapper', 'param_scheduler', 'train_cfg',
+                'custom_hooks', 'randomness'):
+        assert synthetic[key] == demo[key], key
+    train, demo_train = (cfg.train_dataloader.dataset.dataset
+                         for cfg in (synthetic, demo))
+    assert train.dataset == demo_train.dataset
+    # 64 train_v2 frames seen 4 times an epoch: 448 iterations
+    assert (train.times, demo_train.times) == (4, 1)
+    assert 64 * train.times // synthetic.train_dataloader.batch_size * \
+        synthetic.train_cfg.max_epochs == 448
+    # every held-out frame is scored, where the real demo scores 32
+    assert synthetic.test_dataloader.dataset.indices is None
+    assert demo.test_dataloader.dataset.indices == 32
+    assert synthetic.test_dataloader.dataset.ann_file == 'Splits/test_v2.txt'
+
+
+@pytest.mark.parametrize('synthetic', [True, False],
+                         ids=['synthetic', 'as-real'])
+def test_run_demo_on_generated_data(tmp_path, synthetic):
     data_root = tmp_path / 'SIRSTdevkit'
     splits = generate_synthetic_densesirst(str(data_root), num_images=16)
+    if not synthetic:  # the same frames, taken for the real dataset
+        (data_root / 'synthetic.json').unlink()
     work_dir = tmp_path / 'work'
     env = dict(
         os.environ,
@@ -71,13 +98,24 @@ def test_run_demo_on_generated_data(tmp_path):
                           text=True)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-4000:]
-    assert f'[demo] data: {data_root} (synthetic' in output
-    assert '[demo] on 4 held-out images of' in output
+    config = SYNTHETIC_CONFIG if synthetic else CONFIG
+    assert f'[demo] config: {config.relative_to(REPO_ROOT)}' in output
     report = json.loads((work_dir / 'metrics.json').read_text())
-    assert report['split'].endswith('Splits/test_v2.txt')
-    # boxes and sky were evaluated
-    assert {'mAP07', 'sky_IoU'} <= set(report['metrics'])
-    assert f"mAP07 {report['metrics']['mAP07']:.4f}" in output
+    split = report['split']
+    assert Path(split) == data_root / 'Splits/test_v2.txt'
+    assert report['config'] == str(config.relative_to(REPO_ROOT))
+    # the last lines name the data, the frames scored and the figures
+    data = (f'synthetic frames at {data_root} (see its synthetic.json)'
+            if synthetic else f'real DenseSIRST at {data_root}')
+    m = report['metrics']
+    assert proc.stdout.splitlines()[-3:] == [
+        f'[demo] data: {data}',
+        f'[demo] scored on the first 2 of the 4 frames of {split}, none of '
+        'them trained on:',
+        '[demo]   ' + ', '.join(
+            f'{k} {m[k]:.4f}' for k in ('mAP07', 'mAP12', 'F1', 'best_F1',
+                                        'Pd', 'Fa_per_image', 'sky_IoU'))
+    ]
     pictures = list(work_dir.glob('*/predictions/*.png'))
     assert sorted(p.stem for p in pictures) == sorted(
-        splits['test_v2'][:4])
+        splits['test_v2'][:2])
