@@ -187,3 +187,40 @@ def test_ap_equals_mmdet_voc_metric():
         assert ours[f'mAP{key}'] == pytest.approx(
             expected['pascal_voc/mAP'], abs=1e-6)
     assert 0 < ours['mAP12'] < 1 and 0 < ours['Pd'] < 1
+
+
+def test_shared_box_convention_leaves_every_figure_unchanged(real_root):
+    """Ground truth and predictions in the same box convention give the
+    same figures: DenseSIRST's ``box_convention='pixel'`` boxes are its
+    ``'voc'`` boxes moved by one pixel, and predictions moved with them
+    score the same to 1e-9."""
+    from bafenet.datasets import DenseSIRSTDataset
+    truths = {
+        convention: DenseSIRSTDataset(
+            data_root=str(real_root), ann_file='Splits/test_v2.txt',
+            pipeline=[], test_mode=True, indices=16,
+            box_convention=convention)
+        for convention in ('voc', 'pixel')
+    }
+    rng = np.random.default_rng(0)
+    samples = {'voc': [], 'pixel': []}
+    for info_voc, info_pixel in zip(truths['voc'], truths['pixel']):
+        gt_voc = np.array([inst['bbox'] for inst in info_voc['instances']])
+        gt_pixel = np.array(
+            [inst['bbox'] for inst in info_pixel['instances']])
+        np.testing.assert_array_equal(gt_pixel, gt_voc + 1)
+        found = gt_voc[rng.random(len(gt_voc)) < 0.8]
+        found = found + rng.uniform(-0.7, 0.7, found.shape)
+        h, w = info_voc['height'], info_voc['width']
+        corners = rng.uniform(0, [w - 6, h - 6], (5, 2))
+        alarms = np.hstack([corners, corners + rng.uniform(2, 6, (5, 2))])
+        pred = np.vstack([found, alarms])
+        scores = rng.random(len(pred))
+        shape = (h, w)
+        samples['voc'].append(sample(gt_voc, pred, scores, shape))
+        samples['pixel'].append(sample(gt_pixel, pred + 1, scores, shape))
+    voc, pixel = evaluate(samples['voc']), evaluate(samples['pixel'])
+    assert voc.keys() == pixel.keys()
+    assert 0.2 < voc['mAP07'] < 0.95  # neither trivial nor perfect
+    for key in voc:
+        assert pixel[key] == pytest.approx(voc[key], abs=1e-9), key
