@@ -17,7 +17,11 @@ data_prefix = dict(img='images', mask='masks')
 backend_args = None
 
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(
+        type='LoadImageFromFile',
+        color_type='unchanged',
+        backend_args=backend_args),
+    dict(type='ScaleBitDepth', bit_depth=16),
     dict(type='Resize', scale=_base_.img_scale, keep_ratio=False),
     dict(
         type='LoadDetSegAnnotations',
