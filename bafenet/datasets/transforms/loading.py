@@ -44,7 +44,7 @@ def scale_bit_depth(img: np.ndarray,
     Warns:
         DarkFrameWarning: If a 16-bit frame's values stay below
             ``2 ** (bit_depth - 2)`` (a 14-bit frame read as 16-bit reads
-            dark, at most 63 of 255).
+            dark, at most 64 of 255).
     """
     if img.dtype not in (np.uint8, np.uint16):
         raise ValueError(f'{name}: {img.dtype} pixels; frames are uint8 or '
