@@ -34,9 +34,10 @@ class SkyDetInferencer(DetInferencer):
     >>> out['predictions'][0]['sky_fraction']
 
     Everything else is mmdet's: inputs (a file, a folder, a URL, an (H, W)
-    gray or (H, W, 3) BGR array, or a list), ``batch_size``, ``pred_score_thr``, ``out_dir``
-    (pictures in ``vis/``, JSON in ``preds/``), ``print_result``,
-    ``return_datasamples``, ``return_vis``, ``show``.
+    gray or (H, W, 3) BGR array, or a list), ``batch_size``,
+    ``pred_score_thr``, ``out_dir`` (pictures in ``vis/``, JSON in
+    ``preds/``), ``print_result``, ``return_datasamples``, ``return_vis``,
+    ``show``.
 
     What it adds:
 
@@ -49,8 +50,8 @@ class SkyDetInferencer(DetInferencer):
     - the pictures show the sky as a translucent overlay
       (``SkyDetLocalVisualizer``);
     - the pipeline is the config's test pipeline without its annotation
-      loaders (:func:`~bafenet.apis.inference_pipeline.inference_pipeline_cfg`),
-      so models of mask-dataset configs run on images with no mask beside
+      loaders (:func:`.inference_pipeline.inference_pipeline_cfg`), so
+      models of mask-dataset configs run on images with no mask beside
       them; gray arrays are taken (as three equal channels), and a frame
       resized far from the model's input scale is warned about
       (:mod:`bafenet.apis.input_scale`);

@@ -223,7 +223,8 @@ class SkyDetLocalVisualizer(Visualizer):
 
         def free(cell):
             cx1, cy1, cx2, cy2 = cell
-            inside = cx1 >= 0 and cy1 >= 0 and cx2 < shape[1] and cy2 < shape[0]
+            inside = (cx1 >= 0 and cy1 >= 0 and cx2 < shape[1]
+                      and cy2 < shape[0])
             return inside and not any(
                 cx1 <= tx2 and tx1 <= cx2 and cy1 <= ty2 and ty1 <= cy2
                 for tx1, ty1, tx2, ty2 in taken)

@@ -69,8 +69,11 @@ class BAFENet(FCOS):
             list[DetDataSample]: The samples with ``pred_instances`` and
             ``pred_sem_seg``.
         """
-        for (height, width), indices in self.own_size_groups(
-                batch_data_samples).items():
+        groups = self.own_size_groups(batch_data_samples)
+        if list(groups) == [tuple(batch_inputs.shape[-2:])]:
+            return self.predict_group(batch_inputs, batch_data_samples,
+                                      rescale)
+        for (height, width), indices in groups.items():
             samples = [batch_data_samples[i] for i in indices]
             for sample in samples:
                 sample.set_metainfo(dict(batch_input_shape=(height, width)))
