@@ -20,13 +20,14 @@ import numpy as np
 from mmcv.transforms import Compose
 from mmdet.apis import inference_detector as mmdet_inference_detector
 from mmdet.structures import DetDataSample
-from mmdet.utils import get_test_pipeline_cfg
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch import nn
 
 from bafenet.registry import DATASETS, MODELS
 from bafenet.utils import load_model_checkpoint
+from .inference_pipeline import inference_pipeline_cfg
+from .input_scale import warn_on_input_scale
 
 ImageInput = Union[str, Path, np.ndarray]
 
@@ -81,15 +82,21 @@ def inference_detector(
     model: nn.Module, imgs: Union[ImageInput, Sequence[ImageInput]]
 ) -> Union[DetDataSample, List[DetDataSample]]:
     """mmdet's ``inference_detector`` for files and arrays, also grayscale
-    ones, in any mix.
+    ones, in any mix, on images without annotations.
 
     (mmdet's picks the loader by the first input, and after an array it
-    leaves the array loader in ``model.cfg``, so a later file fails.)
+    leaves the array loader in ``model.cfg``, so a later file fails.) The
+    pipeline is the config's test pipeline without its annotation loaders
+    (:func:`~bafenet.apis.inference_pipeline.inference_pipeline_cfg`), so a
+    model of a mask-dataset config runs on an image with no mask beside
+    it. A frame resized far from the model's input scale is warned about
+    (:mod:`bafenet.apis.input_scale`).
 
     Args:
         model (nn.Module): A detector from :func:`init_detector`.
         imgs (str | Path | np.ndarray | Sequence): An image file, an (H, W)
-            or (H, W, 3) BGR array, or a list of them.
+            or (H, W, 3) BGR array (uint8, or uint16 of the bit depth of the
+            config's ``ScaleBitDepth``), or a list of them.
 
     Returns:
         DetDataSample | list[DetDataSample]: Per image, ``pred_instances``
@@ -98,7 +105,7 @@ def inference_detector(
         sky branch, ``pred_sem_seg`` with ``sem_seg`` (1, H, W) labels
         (1 sky) and ``sky_prob`` (1, H, W).
     """
-    pipeline = get_test_pipeline_cfg(model.cfg)
+    pipeline = inference_pipeline_cfg(model.cfg)
     pipelines = {
         False: Compose(copy.deepcopy(pipeline)),
         True: Compose([
@@ -117,4 +124,5 @@ def inference_detector(
         results.append(
             mmdet_inference_detector(
                 model, img, test_pipeline=pipelines[from_array]))
+    warn_on_input_scale(results)
     return results if isinstance(imgs, (list, tuple)) else results[0]

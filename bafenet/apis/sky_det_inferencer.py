@@ -1,7 +1,8 @@
 """mmdet's ``DetInferencer`` for detectors that also segment the sky."""
+import copy
 import os.path as osp
 from pathlib import Path
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import mmcv
 import mmengine
@@ -9,12 +10,15 @@ import numpy as np
 from mmdet.apis import DetInferencer
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
-from mmengine.infer.infer import ModelType
+from mmengine.dataset import Compose
+from mmengine.infer.infer import InputsType, ModelType
 from torch import nn
 
 from bafenet.models.test_time import DEFAULT_OVERLAP, tiled_test_config
 from bafenet.utils import register_all_modules
 from .inference import init_detector
+from .inference_pipeline import inference_pipeline_cfg
+from .input_scale import warn_on_input_scale
 
 #: The backends :class:`SkyDetInferencer` runs models with.
 BACKENDS = ('pytorch', 'onnxruntime')
@@ -29,10 +33,11 @@ class SkyDetInferencer(DetInferencer):
     >>> out = inferencer('frames/', batch_size=4, out_dir='outputs')
     >>> out['predictions'][0]['sky_fraction']
 
-    Everything else is mmdet's: inputs (a file, a folder, a URL, an (H, W, 3)
-    BGR array, or a list), ``batch_size``, ``pred_score_thr``, ``out_dir``
-    (pictures in ``vis/``, JSON in ``preds/``), ``print_result``,
-    ``return_datasamples``, ``return_vis``, ``show``.
+    Everything else is mmdet's: inputs (a file, a folder, a URL, an (H, W)
+    gray or (H, W, 3) BGR array, or a list), ``batch_size``,
+    ``pred_score_thr``, ``out_dir`` (pictures in ``vis/``, JSON in
+    ``preds/``), ``print_result``, ``return_datasamples``, ``return_vis``,
+    ``show``.
 
     What it adds:
 
@@ -44,6 +49,12 @@ class SkyDetInferencer(DetInferencer):
       neither;
     - the pictures show the sky as a translucent overlay
       (``SkyDetLocalVisualizer``);
+    - the pipeline is the config's test pipeline without its annotation
+      loaders (:func:`.inference_pipeline.inference_pipeline_cfg`), so
+      models of mask-dataset configs run on images with no mask beside
+      them; gray arrays are taken (as three equal channels), and a frame
+      resized far from the model's input scale is warned about
+      (:mod:`bafenet.apis.input_scale`);
     - the checkpoint must cover the model (``allow_partial``);
     - ``tile=True`` runs at native resolution on overlapping tiles
       (:class:`~bafenet.models.TiledDetector`);
@@ -151,6 +162,30 @@ class SkyDetInferencer(DetInferencer):
         if self.palette != 'none':
             model.dataset_meta['palette'] = self.palette
         return model
+
+    def _init_pipeline(self, cfg: Config) -> Compose:
+        """mmdet's pipeline, built from the test pipeline without its
+        annotation loaders (``cfg`` is not changed)."""
+        cfg = copy.deepcopy(cfg)
+        cfg.test_dataloader.dataset.pipeline = inference_pipeline_cfg(cfg)
+        return super()._init_pipeline(cfg)
+
+    def _inputs_to_list(self, inputs: InputsType) -> list:
+        """mmdet's list of inputs, with (H, W) and (H, W, 1) arrays as
+        (H, W, 3) (mmdet's pictures index three channels)."""
+        return [
+            np.repeat(item.reshape(item.shape[:2] + (1, )), 3, axis=-1)
+            if isinstance(item, np.ndarray) and
+            (item.ndim == 2 or item.shape[-1] == 1) else item
+            for item in super()._inputs_to_list(inputs)
+        ]
+
+    def forward(self, inputs: Union[dict, tuple], **kwargs) -> List:
+        """mmengine's forward, then the input-scale warning
+        (:func:`~bafenet.apis.input_scale.warn_on_input_scale`)."""
+        preds = super().forward(inputs, **kwargs)
+        warn_on_input_scale(preds)
+        return preds
 
     def pred2dict(self,
                   data_sample: DetDataSample,

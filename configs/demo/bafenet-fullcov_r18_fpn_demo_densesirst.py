@@ -46,7 +46,8 @@ model = dict(
 
 crop_size = (128, 128)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', color_type='unchanged'),
+    dict(type='ScaleBitDepth', bit_depth=16),
     dict(type='LoadDetSegAnnotations'),
     dict(
         type='RandomChoice',
@@ -62,7 +63,8 @@ train_pipeline = [
 # scale_factor 1 keeps the frame as it is (and records the scale with which
 # predictions are mapped back to it).
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', color_type='unchanged'),
+    dict(type='ScaleBitDepth', bit_depth=16),
     dict(type='Resize', scale_factor=1.0, keep_ratio=True),
     dict(type='LoadDetSegAnnotations'),
     dict(

@@ -62,8 +62,11 @@ def training_dataset(root):
     source = cfg.train_dataloader.dataset.dataset.dataset
     source.ann_file = 'Splits/formats.txt'
     source.indices = None
-    source.pipeline[2].scale = (128, 128)
-    source.pipeline[3].prob = 0.0
+    for step in source.pipeline:
+        if step.type == 'Resize':
+            step.scale = (128, 128)
+        elif step.type == 'RandomFlip':
+            step.prob = 0.0
     source.pipeline.append(dict(type='PackDetInputs'))
     return cfg, DATASETS.build(source)
 

@@ -41,11 +41,13 @@ def small_config(root, split_file):
     cfg.model.backbone.init_cfg = None
     source = cfg.train_dataloader.dataset.dataset.dataset
     source.ann_file = str(split_file)
-    source.pipeline[2].scale = SIZE
-    source.pipeline[3].prob = 0.0
     test = cfg.test_dataloader.dataset
     test.ann_file = str(split_file)
-    test.pipeline[1].scale = SIZE
+    for step in source.pipeline + test.pipeline:
+        if step.type == 'Resize':
+            step.scale = SIZE
+        elif step.type == 'RandomFlip':
+            step.prob = 0.0
     return cfg
 
 

@@ -76,7 +76,7 @@ def test_tiled_config_keeps_native_size_and_wraps_the_model(real_root):
     # The original config is unchanged.
     assert cfg.model.type == 'BAFENet'
     # A pipeline that keeps the size needs a tile size.
-    with pytest.raises(ValueError, match='pass the tile size'):
+    with pytest.raises(ValueError, match='--tile-size WIDTH HEIGHT'):
         tiled_test_config(tiled_cfg)
     again = tiled_test_config(tiled_cfg, tile_size=(96, 64))
     assert again.model.tile_size == (96, 64)

@@ -40,9 +40,9 @@ def test_demo_config_shows_the_method():
     # no flip (docs/method.md, "Flips"), whole test frames
     steps = [step.type for step in
              cfg.train_dataloader.dataset.dataset.dataset.pipeline]
-    assert steps == ['LoadImageFromFile', 'LoadDetSegAnnotations',
-                     'RandomChoice']
-    crops = cfg.train_dataloader.dataset.dataset.dataset.pipeline[2]
+    assert steps == ['LoadImageFromFile', 'ScaleBitDepth',
+                     'LoadDetSegAnnotations', 'RandomChoice']
+    crops = cfg.train_dataloader.dataset.dataset.dataset.pipeline[3]
     assert [[t.type for t in branch] for branch in crops.transforms] == [
         ['RandomTargetCrop'], ['RandomCrop']]
     resize = [step for step in cfg.test_dataloader.dataset.pipeline

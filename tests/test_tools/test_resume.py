@@ -32,7 +32,7 @@ model = dict(
         norm_cfg=dict(type='GN', num_groups=16, requires_grad=True)))
 img_scale = (256, 256)
 train_pipeline = _base_.train_pipeline
-train_pipeline[2].scale = img_scale
+train_pipeline[3].scale = img_scale
 train_dataloader = dict(
     num_workers=0, persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),

@@ -20,9 +20,9 @@ _base_ = '{base}'
 model = dict(backbone=dict(init_cfg=None))
 img_scale = (256, 256)
 train_pipeline = _base_.train_pipeline
-train_pipeline[2].scale = img_scale
+train_pipeline[3].scale = img_scale
 test_pipeline = _base_.test_pipeline
-test_pipeline[1].scale = img_scale
+test_pipeline[2].scale = img_scale
 train_dataloader = dict(
     num_workers=0, persistent_workers=False,
     dataset=dict(dataset=dict(times=1, dataset=dict(

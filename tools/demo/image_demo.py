@@ -3,8 +3,10 @@
 ``python tools/demo/image_demo.py INPUTS... CONFIG --weights CKPT``
 
 INPUTS are image files, folders of images, or URLs. Into ``--out-dir``
-(default ``outputs``) it writes, per image, ``vis/<name>`` (boxes scoring at
-least ``--pred-score-thr`` over the translucent sky), ``preds/<name>.json``
+(default ``outputs``) it writes, per image, ``vis/<name>`` (rings around
+the boxes scoring more than ``--pred-score-thr`` over the translucent,
+outlined sky; ``--show-scores`` writes their scores, ``--titles`` adds a
+title and a legend), ``preds/<name>.json``
 (every box: ``bboxes`` ``[x1, y1, x2, y2]``, ``scores``, ``labels``, and
 ``sky_fraction``, ``sky_map_path``) and ``preds/<name>_sky.png``. It runs
 through :class:`bafenet.apis.SkyDetInferencer`, on PyTorch or, with
@@ -21,8 +23,9 @@ from mmengine.config import Config, DictAction
 from mmengine.fileio import get_file_backend, join_path, list_dir_or_file
 
 from bafenet.apis import SkyDetInferencer
+from bafenet.apis.inference_pipeline import set_bit_depth
 from bafenet.apis.sky_det_inferencer import BACKENDS
-from bafenet.models.test_time import add_tile_arguments
+from bafenet.models.test_time import add_tile_arguments, tiled_test_config
 from bafenet.utils import register_all_modules
 
 
@@ -58,6 +61,19 @@ def parse_args():
         '--no-save-pred', action='store_true', help='write no JSON/PNG maps')
     parser.add_argument(
         '--print-result', action='store_true', help='print the predictions')
+    parser.add_argument(
+        '--bit-depth',
+        type=int,
+        help='bits of the values of 16-bit frames (14 for a 14-bit '
+        'sensor\'s raw frames); default: the config\'s ScaleBitDepth')
+    parser.add_argument(
+        '--show-scores',
+        action='store_true',
+        help='write each drawn box\'s score beside it')
+    parser.add_argument(
+        '--titles',
+        action='store_true',
+        help='title the pictures and add a legend of their colours')
     add_tile_arguments(parser)
     parser.add_argument(
         '--allow-partial-checkpoint',
@@ -100,6 +116,18 @@ def main():
     cfg = Config.fromfile(args.model)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.bit_depth is not None:
+        set_bit_depth(cfg, args.bit_depth)
+    if args.tile and args.tile_size is None:
+        try:
+            tiled_test_config(cfg, args.tile_overlap)
+        except ValueError as err:
+            sys.exit(f'error: {args.model}: {err}')
+    if args.show_scores or args.titles:
+        cfg.visualizer.update(
+            show_scores=args.show_scores,
+            titles=args.titles,
+            legend=args.titles)
     inferencer = SkyDetInferencer(
         cfg,
         args.weights,

@@ -1,9 +1,120 @@
-"""Loading of boxes, sky maps and target masks."""
+"""Loading of frames (their bit depth), boxes, sky maps and target masks."""
+import warnings
+
 import numpy as np
+from mmcv.transforms import BaseTransform
 from mmdet.datasets.transforms import LoadAnnotations
 
 from bafenet.registry import TRANSFORMS
 from ..target_mask import DEFAULT_MASK_THRESHOLD, read_target_mask
+
+
+class DarkFrameWarning(UserWarning):
+    """A 16-bit frame whose values use far fewer bits than it is read as."""
+
+
+def scale_bit_depth(img: np.ndarray,
+                    bit_depth: int = 16,
+                    name: str = 'an image') -> np.ndarray:
+    """A frame as the 8-bit BGR image models take, from its stored values.
+
+    8-bit values (uint8) are kept. 16-bit values (uint16) are taken as
+    ``bit_depth``-bit ones and scaled: ``v`` becomes
+    ``round(v * 255 / (2 ** bit_depth - 1))``, so 65535 (16-bit) or 16383
+    (14-bit) is 255, and an 8-bit frame written as 14-bit values
+    (``round(v * 16383 / 255)``) reads back exactly. Gray frames become
+    three equal channels (as OpenCV's colour read makes them) and an alpha
+    channel is dropped.
+
+    Args:
+        img (np.ndarray): (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA
+            uint8 or uint16 values, as stored (OpenCV's ``unchanged`` read).
+        bit_depth (int): The bits 16-bit values use, 8 to 16 (14 for a
+            14-bit sensor's raw frames in 16-bit PNGs). Defaults to 16.
+        name (str): The frame's name for errors and warnings.
+
+    Returns:
+        np.ndarray: (H, W, 3) uint8 BGR.
+
+    Raises:
+        ValueError: If the array is not uint8 or uint16 or has another
+            shape, or a 16-bit value exceeds ``2 ** bit_depth - 1``; the
+            message names the frame.
+
+    Warns:
+        DarkFrameWarning: If a 16-bit frame's values stay below
+            ``2 ** (bit_depth - 2)`` (a 14-bit frame read as 16-bit reads
+            dark, at most 64 of 255).
+    """
+    if img.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f'{name}: {img.dtype} pixels; frames are uint8 or '
+                         'uint16 (8- or 16-bit integers)')
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=-1)
+    elif img.ndim == 3 and img.shape[-1] == 4:
+        img = img[..., :3]
+    elif img.ndim != 3 or img.shape[-1] != 3:
+        raise ValueError(f'{name}: shape {img.shape}; frames are (H, W) '
+                         'gray, (H, W, 3) BGR or (H, W, 4) BGRA')
+    if img.dtype == np.uint8:
+        return np.ascontiguousarray(img)
+    top = 2**bit_depth - 1
+    peak = int(img.max())
+    if peak > top:
+        raise ValueError(
+            f'{name}: 16-bit values up to {peak}, beyond {bit_depth}-bit '
+            f'frames (bit_depth={bit_depth}, at most {top}); set bit_depth '
+            f'to the bits the camera gives, at least {peak.bit_length()} '
+            '(docs/inference.md, "Input contract")')
+    if peak < 2**(bit_depth - 2):
+        warnings.warn(
+            f'{name}: 16-bit values up to {peak} use {peak.bit_length()} of '
+            f'the {bit_depth} bits they are scaled from (bit_depth='
+            f'{bit_depth}), so the frame reads dark (at most '
+            f'{round(peak * 255 / top)} of 255); if the camera gives '
+            f'{peak.bit_length()}-bit values, set bit_depth to that '
+            '(docs/inference.md, "Input contract")',
+            DarkFrameWarning,
+            stacklevel=2)
+    return np.round(img.astype(np.float32) * (255 / top)).astype(np.uint8)
+
+
+@TRANSFORMS.register_module()
+class ScaleBitDepth(BaseTransform):
+    """Make a frame the 8-bit BGR image the model takes
+    (:func:`scale_bit_depth`): the input contract of a config.
+
+    Pipelines load frames with ``LoadImageFromFile(color_type='unchanged')``,
+    which keeps 16-bit values (OpenCV's colour read would keep the top 8
+    bits of each, silently: a 14-bit frame would read as a dark 8-bit one),
+    and scale them here, right after, so that every later step (resizing
+    included) sees the 8-bit frame. It also takes the arrays given to the
+    inferencers, gray ones too.
+
+    Required keys: ``img``. Modified keys: ``img``.
+
+    Args:
+        bit_depth (int): The bits of 16-bit frames' values, 8 to 16: 16 for
+            the full range, 14 for a 14-bit sensor's raw frames. 8-bit
+            frames (DenseSIRST's PNGs) are kept as they are. Defaults to 16.
+    """
+
+    def __init__(self, bit_depth: int = 16) -> None:
+        if not 8 <= bit_depth <= 16:
+            raise ValueError(f'bit_depth must be 8 to 16, got {bit_depth}')
+        self.bit_depth = bit_depth
+
+    def transform(self, results: dict) -> dict:
+        """Scale ``results['img']``; errors name ``img_path``."""
+        results['img'] = scale_bit_depth(
+            results['img'], self.bit_depth,
+            results.get('img_path') or 'an input array')
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(bit_depth={self.bit_depth})'
 
 
 @TRANSFORMS.register_module()

@@ -280,11 +280,16 @@ def tiled_test_config(cfg: Config,
         step for step in dataset.pipeline
         if step['type'].split('.')[-1] == 'Resize' and 'scale' in step
     ]
-    if len(squash) > 1 or (tile_size is None and not squash):
+    if len(squash) > 1:
         raise ValueError(
             'tiled inference replaces the one Resize with a scale in '
-            f'test_dataloader\'s pipeline, found {len(squash)}; pass the '
-            'tile size for a pipeline that keeps the size')
+            f'test_dataloader\'s pipeline, found {len(squash)}')
+    if tile_size is None and not squash:
+        raise ValueError(
+            'the test pipeline keeps frames at their size (no Resize with a '
+            'scale to take the tile size from): give the tile size, '
+            '--tile-size WIDTH HEIGHT on the command line (tile_size=(W, H) '
+            'in Python), e.g. the training crop size')
     if squash:
         scale = squash[0]['scale']
         if tile_size is None:

@@ -6,9 +6,18 @@ dataset_type = 'DenseSIRSTDataset'
 data_root = 'data/SIRSTdevkit/'
 img_scale = (512, 512)
 backend_args = None
+# The input contract (docs/inference.md, "Input contract"): frames are read
+# as stored (gray or colour, 8 or 16 bits) and ScaleBitDepth makes each the
+# 8-bit BGR image the model takes. DenseSIRST's PNGs are 8-bit, kept as they
+# are; 16-bit frames are scaled from `bit_depth` bits (16: the full range; a
+# 14-bit sensor's raw frames: 14, in every pipeline).
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(
+        type='LoadImageFromFile',
+        color_type='unchanged',
+        backend_args=backend_args),
+    dict(type='ScaleBitDepth', bit_depth=16),
     dict(type='LoadDetSegAnnotations', backend_args=backend_args),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
@@ -22,7 +31,11 @@ mix_pipeline = [dict(type='PackDetInputs')]
 # coordinates, where predictions are evaluated. PackDetSegInputs is mmdet's
 # PackDetInputs that also gives the sky map mmseg's key (for SkyIoUMetric).
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(
+        type='LoadImageFromFile',
+        color_type='unchanged',
+        backend_args=backend_args),
+    dict(type='ScaleBitDepth', bit_depth=16),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='LoadDetSegAnnotations', backend_args=backend_args),
     dict(

@@ -21,7 +21,11 @@ mask_threshold = 128
 backend_args = None
 
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(
+        type='LoadImageFromFile',
+        color_type='unchanged',
+        backend_args=backend_args),
+    dict(type='ScaleBitDepth', bit_depth=16),
     dict(type='Resize', scale=_base_.img_scale, keep_ratio=False),
     dict(
         type='LoadDetSegAnnotations',

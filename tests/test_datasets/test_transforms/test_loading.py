@@ -31,7 +31,9 @@ def partly_sky_sample(real_root):
 def run_pipeline(info, flip_prob):
     cfg = Config.fromfile(CONFIG)
     pipeline = copy.deepcopy(cfg.train_pipeline)
-    pipeline[3]['prob'] = flip_prob
+    for step in pipeline:
+        if step['type'] == 'RandomFlip':
+            step['prob'] = flip_prob
     return Compose(pipeline)(copy.deepcopy(info))
 
 
