@@ -78,8 +78,8 @@ def test_the_tools_warn_about_it(tmp_path):
      "2), not the text '2x'"),
     ('train_dataloader.persistent_workers', 'yes', 'must be True or False '
      "(the config has True), not the text 'yes'"),
-    ('train_dataloader.dataset.dataset.dataset.pipeline.2.keep_ratio', 'no',
-     "must be True or False (the config has False), not the text 'no'"),
+    ('model.backbone.norm_eval', 'no',
+     "must be True or False (the config has True), not the text 'no'"),
 ])
 def test_a_cfg_option_of_the_wrong_type_names_the_key(key, value, expected):
     with pytest.raises(ValueError) as err:
