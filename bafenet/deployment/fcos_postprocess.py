@@ -5,8 +5,6 @@ Each function mirrors, step for step, the PyTorch code that the detector
 runs after its head (mmdet 3.3 and mmcv 2.1), so that an exported graph plus
 this module give the same results as ``model.test_step``:
 
-- :func:`grid_points` is ``MlvlPointGenerator.single_level_grid_priors``
-  (offset 0.5);
 - :func:`decode_detections` is ``BaseDenseHead._predict_by_feat_single`` and
   ``_bbox_post_process`` with FCOS's settings (sigmoid classification,
   centerness as the score factor, ``DistancePointBBoxCoder``);
@@ -25,24 +23,6 @@ import numpy as np
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Elementwise logistic function, in the dtype of x."""
     return 1 / (1 + np.exp(-x))
-
-
-def grid_points(featmap_size: Tuple[int, int], stride: int) -> np.ndarray:
-    """Centres of the cells of one feature map, row-major.
-
-    Args:
-        featmap_size (tuple[int, int]): (h, w) of the level.
-        stride (int): The level's stride in input pixels.
-
-    Returns:
-        np.ndarray: (h * w, 2) float32 ``(x, y)``: ``((j + 0.5) * stride,
-        (i + 0.5) * stride)`` for row i and column j.
-    """
-    height, width = featmap_size
-    xs = ((np.arange(width) + 0.5) * stride).astype(np.float32)
-    ys = ((np.arange(height) + 0.5) * stride).astype(np.float32)
-    xx, yy = np.meshgrid(xs, ys)
-    return np.stack([xx.ravel(), yy.ravel()], axis=-1)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray,
@@ -104,8 +84,11 @@ def decode_detections(cls_scores: Sequence[np.ndarray],
                       test_cfg: dict) -> Dict[str, np.ndarray]:
     """Boxes of one image from the raw FCOS outputs of its levels.
 
-    Per level: sigmoid class scores above ``score_thr``, the best
-    ``nms_pre`` of them, and the points' box distances. Then, over all
+    Per level: sigmoid class scores above ``score_thr`` (compared as
+    logits, so that only the points above it are decoded), the best
+    ``nms_pre`` of them, and the box distances at their cell centres
+    ((j + 0.5) * stride, (i + 0.5) * stride) (``MlvlPointGenerator``,
+    offset 0.5). Then, over all
     levels: distances decoded to boxes and clipped to ``img_shape``, boxes
     scaled back to the original image, scores multiplied by the sigmoid
     centerness, boxes not wider and taller than ``min_bbox_size`` dropped,
@@ -131,24 +114,32 @@ def decode_detections(cls_scores: Sequence[np.ndarray],
     """
     score_thr = test_cfg.get('score_thr', 0)
     nms_pre = test_cfg.get('nms_pre', -1)
+    # sigmoid(x) > score_thr exactly when x > logit(score_thr): the
+    # threshold is applied to the logits, and only the points above it
+    # are decoded
+    logit_thr = (-np.inf if score_thr <= 0 else
+                 np.float32(np.log(score_thr) - np.log1p(-score_thr)))
     all_points, all_dists, all_scores, all_labels, all_factors = \
         [], [], [], [], []
     for cls_score, bbox_pred, centerness, stride in zip(
             cls_scores, bbox_preds, centernesses, strides):
-        num_classes = cls_score.shape[0]
-        points = grid_points(cls_score.shape[1:], stride)
-        scores = sigmoid(cls_score.transpose(1, 2, 0).reshape(-1))
+        num_classes, _, level_w = cls_score.shape
+        logits = cls_score.transpose(1, 2, 0).reshape(-1)
         # flat index over (point, class), as torch.nonzero orders them
-        valid = np.flatnonzero(scores > score_thr)
-        order = np.argsort(-scores[valid], kind='stable')
-        chosen = valid[order][:min(nms_pre, valid.size)]
+        valid = np.flatnonzero(logits > logit_thr)
+        scores = sigmoid(logits[valid])
+        order = np.argsort(-scores, kind='stable')
+        order = order[:min(nms_pre, order.size)]
+        chosen = valid[order]
         point_idx, labels = np.divmod(chosen, num_classes)
-        all_scores.append(scores[chosen])
+        rows, cols = np.divmod(point_idx, level_w)
+        all_scores.append(scores[order])
         all_labels.append(labels)
-        all_points.append(points[point_idx])
-        all_dists.append(
-            bbox_pred.transpose(1, 2, 0).reshape(-1, 4)[point_idx])
-        all_factors.append(sigmoid(centerness.reshape(-1))[point_idx])
+        all_points.append(
+            np.stack([(cols + 0.5) * stride, (rows + 0.5) * stride],
+                     axis=-1).astype(np.float32))
+        all_dists.append(bbox_pred[:, rows, cols].T)
+        all_factors.append(sigmoid(centerness[0, rows, cols]))
     points, dists = np.concatenate(all_points), np.concatenate(all_dists)
     scores = np.concatenate(all_scores) * np.concatenate(all_factors)
     labels = np.concatenate(all_labels).astype(np.int64)
