@@ -6,8 +6,10 @@ per output channel, activations uint8 per tensor with ranges calibrated
 (min-max) on real frames. ONNX Runtime fuses each pair with its convolution
 into an integer convolution (VNNI on x86, dot-product instructions on ARM).
 The first convolution (it sees the raw frame, whose faint targets are a few
-grey levels above the background) and the last ones (the class, box,
-centerness and sky logits) can stay in float32.
+grey levels above the background; with 3 input channels it is also slower
+in int8), the last ones (the class, box, centerness and sky logits) and the
+depthwise ones (LSK attention's; ONNX Runtime's integer kernel is slower
+than its float one for them) can stay in float32.
 """
 import os.path as osp
 import tempfile
@@ -17,6 +19,17 @@ import numpy as np
 
 #: Operators quantised by default: convolutions carry almost all the work.
 DEFAULT_OP_TYPES = ('Conv', )
+#: Convolutions that can stay in float32 (see :func:`quantize_int8`).
+KEEP_FP32 = ('first', 'depthwise', 'last')
+
+
+def depthwise_convolutions(model) -> List[str]:
+    """Names of the grouped (depthwise) convolutions of a model: ONNX
+    Runtime's integer convolution is slower than its float one for them."""
+    return [
+        node.name for node in model.graph.node if node.op_type == 'Conv'
+        and any(a.name == 'group' and a.i > 1 for a in node.attribute)
+    ]
 
 
 def end_convolutions(model) -> Tuple[List[str], List[str]]:
@@ -67,7 +80,7 @@ class _FrameReader:
 def quantize_int8(onnx_file: str,
                   out_file: str,
                   calibration: Iterable[np.ndarray],
-                  keep_fp32: Sequence[str] = ('first', 'last'),
+                  keep_fp32: Sequence[str] = KEEP_FP32,
                   op_types: Sequence[str] = DEFAULT_OP_TYPES,
                   calibration_info: Optional[dict] = None) -> dict:
     """Quantise an exported detector (QDQ, static, calibrated).
@@ -80,8 +93,9 @@ def quantize_int8(onnx_file: str,
         calibration (Iterable[np.ndarray]): Pre-processed (1, 3, H, W)
             float32 frames (``ONNXRuntimeDetector.preprocess``); sizes may
             differ.
-        keep_fp32 (Sequence[str]): ``'first'`` and/or ``'last'``: keep the
-            first convolution and/or the output convolutions in float32.
+        keep_fp32 (Sequence[str]): Any of ``'first'`` (the convolution of
+            the input), ``'depthwise'`` (grouped convolutions) and
+            ``'last'`` (those of the outputs): kept in float32.
         op_types (Sequence[str]): ONNX operators to quantise.
         calibration_info (dict, optional): What the frames were (e.g.
             split and count), recorded in the metadata.
@@ -98,9 +112,9 @@ def quantize_int8(onnx_file: str,
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from .onnx_export import METADATA_KEY, read_metadata
-    unknown = set(keep_fp32) - {'first', 'last'}
+    unknown = set(keep_fp32) - set(KEEP_FP32)
     if unknown:
-        raise ValueError(f"keep_fp32 takes 'first' and 'last', got "
+        raise ValueError(f'keep_fp32 takes {KEEP_FP32}, got '
                          f'{sorted(unknown)}')
     source = onnx.load(onnx_file)
     props = {p.key: p.value for p in source.metadata_props}
@@ -111,9 +125,12 @@ def quantize_int8(onnx_file: str,
         # before quantising; symbolic shape inference does not cover the
         # exchange's TopK on free sizes, so ONNX's own is used
         quant_pre_process(onnx_file, prepared, skip_symbolic_shape=True)
-        first, last = end_convolutions(onnx.load(prepared))
-        fp32_nodes = ((first if 'first' in keep_fp32 else []) +
-                      (last if 'last' in keep_fp32 else []))
+        graph = onnx.load(prepared)
+        first, last = end_convolutions(graph)
+        groups = dict(
+            first=first, depthwise=depthwise_convolutions(graph), last=last)
+        fp32_nodes = [n for key in KEEP_FP32 if key in keep_fp32
+                      for n in groups[key]]
         reader = _FrameReader(metadata['input_name'], calibration)
         quantize_static(
             prepared,

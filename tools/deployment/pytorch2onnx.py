@@ -38,7 +38,8 @@ from bafenet.apis import init_detector
 from bafenet.deployment import (ONNXRuntimeDetector, deployment_metadata,
                                 detection_agreement, export_onnx)
 from bafenet.deployment.onnx_export import EXPORTERS
-from bafenet.deployment.quantization import config_frames, quantize_int8
+from bafenet.deployment.quantization import (KEEP_FP32, config_frames,
+                                             quantize_int8)
 from bafenet.utils import load_config, register_all_modules
 
 #: How an int8 model's boxes are matched to PyTorch's in the printed
@@ -100,10 +101,10 @@ def parse_args():
     parser.add_argument(
         '--keep-fp32',
         nargs='*',
-        choices=['first', 'last'],
-        default=['first', 'last'],
-        help='convolutions left in float32 by --int8: the first one and/or '
-        'the output ones (none: give the option without values)')
+        choices=KEEP_FP32,
+        default=list(KEEP_FP32),
+        help='convolutions left in float32 by --int8: the first one, the '
+        'depthwise ones, the output ones (none: the option without values)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',

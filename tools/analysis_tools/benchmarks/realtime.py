@@ -120,11 +120,11 @@ def build_models(args, cfg, model, tmp: str) -> Dict[str, Callable]:
 
 
 def time_variants(steps: Dict[str, Callable], frames: Dict[str, list],
-                  repeat: int) -> Dict[str, Dict[str, List[float]]]:
-    """Seconds of every call, per size and variant: ``repeat`` passes over
-    the frames of each size, and within a frame every variant in turn (so
-    all variants see the same moments of a loaded machine), after one
-    warm-up call of each."""
+                  repeat: int) -> Dict[str, Dict[str, List[tuple]]]:
+    """Wall and CPU seconds of every call, per size and variant: ``repeat``
+    passes over the frames of each size, and within a frame every variant
+    in turn (so all variants see the same moments of a loaded machine),
+    after one warm-up call of each."""
     seconds = {
         size: {name: []
                for name in steps}
@@ -138,19 +138,27 @@ def time_variants(steps: Dict[str, Callable], frames: Dict[str, list],
             for batch in batches:
                 for name, step in steps.items():
                     data = copy.deepcopy(batch)
-                    start = time.perf_counter()
+                    cpu, start = time.process_time(), time.perf_counter()
                     step(data)
-                    seconds[size][name].append(time.perf_counter() - start)
+                    seconds[size][name].append(
+                        (time.perf_counter() - start,
+                         time.process_time() - cpu))
     return seconds
 
 
-def latency_figures(runs: List[float]) -> dict:
+def latency_figures(runs: List[tuple]) -> dict:
+    """fps (frames over their total wall time), wall latency (median, p90,
+    min) and the median CPU time of the process (all its threads) per
+    frame, from (wall, CPU) seconds."""
     ms = np.asarray(runs) * 1000
+    wall, cpu = ms[:, 0], ms[:, 1]
     return dict(
-        median_ms=float(np.median(ms)),
-        p90_ms=float(np.percentile(ms, 90)),
-        fps=float(1000 / ms.mean()),
-        runs=len(ms))
+        median_ms=float(np.median(wall)),
+        p90_ms=float(np.percentile(wall, 90)),
+        min_ms=float(wall.min()),
+        cpu_ms=float(np.median(cpu)),
+        fps=float(1000 / wall.mean()),
+        runs=len(wall))
 
 
 def stage_breakdown(runner: ONNXRuntimeDetector, batches: list,
@@ -281,6 +289,8 @@ def bench_realtime(args) -> dict:
                 reference = rows.get(f'PyTorch, {threads}')
                 row['x_pytorch'] = (reference['median_ms'] / row['median_ms']
                                     if reference else None)
+                row['x_pytorch_cpu'] = (reference['cpu_ms'] / row['cpu_ms']
+                                        if reference else None)
         figures['latency'] = table
         key = next(iter(frames))
         stage_runner = ONNXRuntimeDetector(
@@ -324,13 +334,15 @@ def print_realtime(args, figures: dict, num_test: int) -> None:
           f'{"spin" if args.ort_spinning else "do not spin"} when idle')
     for size, rows in figures['latency'].items():
         print(f'\n{size} ({len(figures["frames"][size])} frames)')
-        print(f'{"variant":<32}{"fps":>8}{"median ms":>11}{"p90 ms":>9}'
-              f'{"x PyTorch":>11}')
+        print(f'{"variant":<32}{"fps":>7}{"median ms":>11}{"p90 ms":>9}'
+              f'{"min ms":>9}{"CPU ms":>9}{"x PyTorch":>11}{"(CPU)":>7}')
         for name, row in rows.items():
-            ratio = row['x_pytorch']
-            print(f'{name:<32}{row["fps"]:>8.1f}{row["median_ms"]:>11.1f}'
-                  f'{row["p90_ms"]:>9.1f}'
-                  f'{(f"{ratio:.2f}" if ratio else "-"):>11}')
+            ratio, cpu_ratio = row['x_pytorch'], row['x_pytorch_cpu']
+            print(f'{name:<32}{row["fps"]:>7.1f}{row["median_ms"]:>11.1f}'
+                  f'{row["p90_ms"]:>9.1f}{row["min_ms"]:>9.1f}'
+                  f'{row["cpu_ms"]:>9.1f}'
+                  f'{(f"{ratio:.2f}" if ratio else "-"):>11}'
+                  f'{(f"{cpu_ratio:.2f}" if cpu_ratio else "-"):>7}')
     for size, stages in figures['int8_stages_ms'].items():
         print(f'\nORT int8 ({max(args.threads)} thr) at {size}, median ms '
               'per stage: ' + ', '.join(f'{k} {v:.1f}'
