@@ -15,7 +15,8 @@ pytest.importorskip(
 from bafenet.deployment import ONNXRuntimeDetector  # noqa: E402
 from bafenet.deployment.onnx_export import (METADATA_KEY,  # noqa: E402
                                             read_metadata)
-from bafenet.deployment.quantization import end_convolutions  # noqa: E402
+from bafenet.deployment.quantization import (  # noqa: E402
+    depthwise_convolutions, end_convolutions)
 from tests.test_deployment.test_onnx_parity import (  # noqa: E402
     real_batch, run_tool)
 
@@ -37,19 +38,20 @@ def test_int8_model(exported_int8, real_root):
     assert 'int8 against PyTorch on' in out
     fp32, int8 = onnx.load(fp32_file), onnx.load(int8_file)
     ops = [n.op_type for n in int8.graph.node]
-    # every convolution but the first and the output ones reads int8
-    # weights through a DequantizeLinear
+    # every convolution but the first, the depthwise and the output ones
+    # reads int8 weights through a DequantizeLinear
     producer = {o: n for n in int8.graph.node for o in n.output}
     first, last = end_convolutions(int8)
+    depthwise = depthwise_convolutions(int8)
     convs = [n for n in int8.graph.node if n.op_type == 'Conv']
     quantised = {
         n.name for n in convs
         if n.input[1] in producer
         and producer[n.input[1]].op_type == 'DequantizeLinear'
     }
-    assert len(first) == 1 and len(last) >= 3
-    assert not quantised & set(first + last)
-    assert quantised == {n.name for n in convs} - set(first + last)
+    kept = set(first + depthwise + last)
+    assert len(first) == 1 and len(last) >= 3 and len(depthwise) >= 8
+    assert quantised == {n.name for n in convs} - kept
     assert ops.count('QuantizeLinear') > 20
     # the metadata is the float model's, plus what was quantised
     props = {p.key: p.value for p in int8.metadata_props}
@@ -60,7 +62,7 @@ def test_int8_model(exported_int8, real_root):
         fp32_metadata
     assert metadata['int8']['calibration'] == dict(
         split='train_v2', num_images=3)
-    assert sorted(metadata['int8']['fp32_nodes']) == sorted(first + last)
+    assert sorted(metadata['int8']['fp32_nodes']) == sorted(kept)
 
     # int8 raw outputs follow the float ones on a real frame
     data = real_batch(real_root, (320, 256))
