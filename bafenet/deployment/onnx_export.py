@@ -253,6 +253,10 @@ def export_onnx(detector: SingleStageDetector,
                 dynamic: bool = True) -> dict:
     """Export a detector to ONNX with its deployment metadata.
 
+    Cross-task exchanges are traced as :func:`_exchange_by_matmul` (the
+    same results, ``MatMul`` instead of ``GatherElements`` and
+    ``ScatterElements``).
+
     Args:
         detector (SingleStageDetector): FCOS, FCOS-Seg or BAFE-Net (see
             :func:`deployment_metadata`), in eval mode, on the CPU.
