@@ -132,3 +132,20 @@ def test_realtime_benchmark(demo_model, real_root, tmp_path):
     assert 'accuracy on all 3 frames of' in text
     assert set(figures['int8_stages_ms']['640x512']) == {
         'preprocess', 'graph', 'decode_nms', 'sky_map'}
+
+
+def test_inferencer_runs_int8(demo_model, exported_int8, real_root):
+    """The int8 model through the demo's path (SkyDetInferencer with
+    backend='onnxruntime'): boxes and a sky map, close to the float
+    model's."""
+    from bafenet.apis import SkyDetInferencer
+    config, _ = demo_model
+    fp32_file, int8_file, _ = exported_int8
+    image = str(real_root / 'PNGImages' / 'Misc_199.png')
+    fp32, int8 = (SkyDetInferencer(
+        str(config), str(f), backend='onnxruntime',
+        show_progress=False)(image)['predictions'][0]
+                  for f in (fp32_file, int8_file))
+    assert len(int8['scores']) == len(fp32['scores']) > 10
+    assert int8['sky_map'].shape == fp32['sky_map'].shape
+    assert (int8['sky_map'] == fp32['sky_map']).mean() > 0.9
