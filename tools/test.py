@@ -11,6 +11,10 @@ The checkpoint must cover the model: one of another model (missing,
 shape-mismatched or extra weights) is refused with an error naming the keys
 and the config it was trained with, rather than evaluated half-random;
 ``--allow-partial-checkpoint`` loads what fits instead, with a warning.
+
+``--backend onnxruntime`` evaluates a model exported by
+``tools/deployment/pytorch2onnx.py`` (float32 or ``--int8``) instead:
+CHECKPOINT is the ``.onnx`` file, checked against the config's detector.
 """
 import argparse
 import os
@@ -34,7 +38,14 @@ def parse_args():
     parser.add_argument(
         'config',
         help='config file, or the name of a config installed with bafenet')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        help='checkpoint file (the .onnx file with --backend onnxruntime)')
+    parser.add_argument(
+        '--backend',
+        choices=['pytorch', 'onnxruntime'],
+        default='pytorch',
+        help='run the PyTorch model, or the exported one with ONNX Runtime')
     parser.add_argument(
         '--allow-partial-checkpoint',
         action='store_true',
@@ -86,7 +97,11 @@ def main():
                            args.work_dir, args.launcher)
     setup_cpu_distributed(cfg)
     if args.tile:
+        if args.backend != 'pytorch':
+            raise ValueError('--tile runs on the pytorch backend only')
         cfg = tiled_test_config(cfg, args.tile_overlap, args.tile_size)
+    if args.backend == 'onnxruntime':
+        cfg.custom_hooks = []  # EMA, channels-last: hooks of torch weights
 
     # The checkpoint is loaded below, checked against the model.
     cfg.load_from = None
@@ -100,11 +115,16 @@ def main():
             raise ValueError(f'--out must name a .pkl file, got {args.out}')
         runner.test_evaluator.metrics.append(
             DumpSkyDetResults(out_file_path=args.out))
-    load_model_checkpoint(
-        runner.model,
-        args.checkpoint,
-        allow_partial=args.allow_partial_checkpoint,
-        logger=runner.logger)
+    if args.backend == 'onnxruntime':
+        from bafenet.deployment import ONNXRuntimeDetector
+        runner.model = ONNXRuntimeDetector.for_detector(
+            args.checkpoint, runner.model, args.config)
+    else:
+        load_model_checkpoint(
+            runner.model,
+            args.checkpoint,
+            allow_partial=args.allow_partial_checkpoint,
+            logger=runner.logger)
     runner.logger.info(f'Load checkpoint from {args.checkpoint}')
 
     metrics = runner.test()

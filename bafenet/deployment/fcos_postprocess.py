@@ -5,8 +5,6 @@ Each function mirrors, step for step, the PyTorch code that the detector
 runs after its head (mmdet 3.3 and mmcv 2.1), so that an exported graph plus
 this module give the same results as ``model.test_step``:
 
-- :func:`grid_points` is ``MlvlPointGenerator.single_level_grid_priors``
-  (offset 0.5);
 - :func:`decode_detections` is ``BaseDenseHead._predict_by_feat_single`` and
   ``_bbox_post_process`` with FCOS's settings (sigmoid classification,
   centerness as the score factor, ``DistancePointBBoxCoder``);
@@ -27,35 +25,24 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-x))
 
 
-def grid_points(featmap_size: Tuple[int, int], stride: int) -> np.ndarray:
-    """Centres of the cells of one feature map, row-major.
-
-    Args:
-        featmap_size (tuple[int, int]): (h, w) of the level.
-        stride (int): The level's stride in input pixels.
-
-    Returns:
-        np.ndarray: (h * w, 2) float32 ``(x, y)``: ``((j + 0.5) * stride,
-        (i + 0.5) * stride)`` for row i and column j.
-    """
-    height, width = featmap_size
-    xs = ((np.arange(width) + 0.5) * stride).astype(np.float32)
-    ys = ((np.arange(height) + 0.5) * stride).astype(np.float32)
-    xx, yy = np.meshgrid(xs, ys)
-    return np.stack([xx.ravel(), yy.ravel()], axis=-1)
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray,
-        iou_threshold: float) -> np.ndarray:
+def nms(boxes: np.ndarray,
+        scores: np.ndarray,
+        iou_threshold: float,
+        max_keep: int = -1) -> np.ndarray:
     """Greedy non-maximum suppression (mmcv's CPU ``nms``, offset 0).
 
     Boxes are visited by descending score; a box is dropped when its IoU
-    with a kept box is greater than ``iou_threshold``.
+    with a kept box is greater than ``iou_threshold``. Greedy NMS decides
+    the kept boxes in score order, so stopping after ``max_keep`` of them
+    gives exactly the first ``max_keep`` of the full result (and saves one
+    pass per box beyond them: with thousands of candidates, most of the
+    post-process's time).
 
     Args:
         boxes (np.ndarray): (N, 4) float32 ``[x1, y1, x2, y2]``.
         scores (np.ndarray): (N, ) float32.
         iou_threshold (float): IoU above which the lower box is dropped.
+        max_keep (int): Stop after this many kept boxes; -1: never.
 
     Returns:
         np.ndarray: (K, ) int64 indices of the kept boxes, best first.
@@ -64,7 +51,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray,
     areas = (x2 - x1) * (y2 - y1)
     order = np.argsort(-scores, kind='stable')
     keep = []
-    while order.size:
+    while order.size and len(keep) != max_keep:
         i, rest = order[0], order[1:]
         keep.append(i)
         w = np.maximum(
@@ -79,8 +66,11 @@ def nms(boxes: np.ndarray, scores: np.ndarray,
     return np.asarray(keep, dtype=np.int64)
 
 
-def batched_nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray,
-                iou_threshold: float) -> np.ndarray:
+def batched_nms(boxes: np.ndarray,
+                scores: np.ndarray,
+                labels: np.ndarray,
+                iou_threshold: float,
+                max_keep: int = -1) -> np.ndarray:
     """Per-class NMS in one pass: boxes of different labels are shifted
     apart by ``label * (max coordinate + 1)`` (mmcv's ``batched_nms``).
 
@@ -89,12 +79,13 @@ def batched_nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray,
         scores (np.ndarray): (N, ) float32.
         labels (np.ndarray): (N, ) int64.
         iou_threshold (float): See :func:`nms`.
+        max_keep (int): See :func:`nms`.
 
     Returns:
         np.ndarray: (K, ) int64 indices of the kept boxes, best first.
     """
     offsets = labels.astype(np.float32) * (boxes.max() + np.float32(1))
-    return nms(boxes + offsets[:, None], scores, iou_threshold)
+    return nms(boxes + offsets[:, None], scores, iou_threshold, max_keep)
 
 
 def decode_detections(cls_scores: Sequence[np.ndarray],
@@ -104,8 +95,11 @@ def decode_detections(cls_scores: Sequence[np.ndarray],
                       test_cfg: dict) -> Dict[str, np.ndarray]:
     """Boxes of one image from the raw FCOS outputs of its levels.
 
-    Per level: sigmoid class scores above ``score_thr``, the best
-    ``nms_pre`` of them, and the points' box distances. Then, over all
+    Per level: sigmoid class scores above ``score_thr`` (compared as
+    logits, so that only the points above it are decoded), the best
+    ``nms_pre`` of them, and the box distances at their cell centres
+    ((j + 0.5) * stride, (i + 0.5) * stride) (``MlvlPointGenerator``,
+    offset 0.5). Then, over all
     levels: distances decoded to boxes and clipped to ``img_shape``, boxes
     scaled back to the original image, scores multiplied by the sigmoid
     centerness, boxes not wider and taller than ``min_bbox_size`` dropped,
@@ -131,24 +125,32 @@ def decode_detections(cls_scores: Sequence[np.ndarray],
     """
     score_thr = test_cfg.get('score_thr', 0)
     nms_pre = test_cfg.get('nms_pre', -1)
+    # sigmoid(x) > score_thr exactly when x > logit(score_thr): the
+    # threshold is applied to the logits, and only the points above it
+    # are decoded
+    logit_thr = (-np.inf if score_thr <= 0 else
+                 np.float32(np.log(score_thr) - np.log1p(-score_thr)))
     all_points, all_dists, all_scores, all_labels, all_factors = \
         [], [], [], [], []
     for cls_score, bbox_pred, centerness, stride in zip(
             cls_scores, bbox_preds, centernesses, strides):
-        num_classes = cls_score.shape[0]
-        points = grid_points(cls_score.shape[1:], stride)
-        scores = sigmoid(cls_score.transpose(1, 2, 0).reshape(-1))
+        num_classes, _, level_w = cls_score.shape
+        logits = cls_score.transpose(1, 2, 0).reshape(-1)
         # flat index over (point, class), as torch.nonzero orders them
-        valid = np.flatnonzero(scores > score_thr)
-        order = np.argsort(-scores[valid], kind='stable')
-        chosen = valid[order][:min(nms_pre, valid.size)]
+        valid = np.flatnonzero(logits > logit_thr)
+        scores = sigmoid(logits[valid])
+        order = np.argsort(-scores, kind='stable')
+        order = order[:min(nms_pre, order.size)]
+        chosen = valid[order]
         point_idx, labels = np.divmod(chosen, num_classes)
-        all_scores.append(scores[chosen])
+        rows, cols = np.divmod(point_idx, level_w)
+        all_scores.append(scores[order])
         all_labels.append(labels)
-        all_points.append(points[point_idx])
-        all_dists.append(
-            bbox_pred.transpose(1, 2, 0).reshape(-1, 4)[point_idx])
-        all_factors.append(sigmoid(centerness.reshape(-1))[point_idx])
+        all_points.append(
+            np.stack([(cols + 0.5) * stride, (rows + 0.5) * stride],
+                     axis=-1).astype(np.float32))
+        all_dists.append(bbox_pred[:, rows, cols].T)
+        all_factors.append(sigmoid(centerness[0, rows, cols]))
     points, dists = np.concatenate(all_points), np.concatenate(all_dists)
     scores = np.concatenate(all_scores) * np.concatenate(all_factors)
     labels = np.concatenate(all_labels).astype(np.int64)
@@ -168,8 +170,8 @@ def decode_detections(cls_scores: Sequence[np.ndarray],
         bboxes, scores, labels = bboxes[keep], scores[keep], labels[keep]
     if len(bboxes):
         keep = batched_nms(bboxes, scores, labels,
-                           test_cfg['nms']['iou_threshold'])
-        keep = keep[:test_cfg['max_per_img']]
+                           test_cfg['nms']['iou_threshold'],
+                           test_cfg['max_per_img'])
         bboxes, scores, labels = bboxes[keep], scores[keep], labels[keep]
     return dict(
         bboxes=bboxes.astype(np.float32),

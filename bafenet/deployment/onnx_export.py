@@ -8,8 +8,10 @@ outside it, and everything they need (strides, ``test_cfg``, mean and std,
 the sky threshold, class names) is written into the model's metadata under
 :data:`METADATA_KEY`, so that an ``.onnx`` file is all a runner needs.
 """
+import contextlib
 import json
-from typing import Dict, List, Optional, Sequence, Tuple
+import types
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -18,6 +20,7 @@ from mmdet.models.detectors import SingleStageDetector
 from torch import Tensor
 
 from bafenet.models.dense_heads import FCOSSegHead
+from bafenet.models.layers import CrossTaskExchange
 
 #: Key of the JSON metadata in the ONNX model's ``metadata_props``.
 METADATA_KEY = 'bafenet'
@@ -184,6 +187,64 @@ def _vecdot_symbolic(g, x, y, dim):
         keepdims_i=0)
 
 
+def _one_hot_channels(index: Tensor, num_channels: int,
+                      dtype: torch.dtype) -> Tensor:
+    """(B, k) channel indices -> (B, k, C) one-hot rows."""
+    channels = torch.arange(num_channels, device=index.device)
+    return (index[:, :, None] == channels).to(dtype)
+
+
+def _exchange_by_matmul(self: CrossTaskExchange, a: Tensor,
+                        b: Tensor) -> Tuple[Tensor, Tensor]:
+    """:meth:`CrossTaskExchange.forward` with its channel gather and scatter
+    as products with one-hot matrices, for export.
+
+    Gathering k of C channels is ``S @ x`` and putting them back is
+    ``x * (1 - S^T 1) + S^T @ y``, with S the (B, k, C) one-hot rows of the
+    chosen indices: every output element is one input element times 1 plus
+    exact zeros, so the result is the same to the bit, while the graph has
+    batched ``MatMul`` nodes (blocked and threaded in ONNX Runtime) instead
+    of ``GatherElements`` / ``ScatterElements`` (element by element, and
+    outside ONNX Runtime's NCHWc layout, so each costs two reorders)."""
+    if self.num_exchanged == 0:
+        return a, b
+    if self.mode == 'dynamic':
+        index, weight = self.select(torch.cat([a, b]))
+    else:
+        index, weight = self.static_indices(2 * a.shape[0]), None
+    batch, channels, height, width = a.shape
+    one_hot = _one_hot_channels(index, channels, a.dtype)
+    one_hot_a, one_hot_b = one_hot.chunk(2)
+    sent_a = (one_hot_a @ a.flatten(2)).view(batch, -1, height, width)
+    sent_b = (one_hot_b @ b.flatten(2)).view(batch, -1, height, width)
+    if weight is not None:
+        weight_a, weight_b = weight[:, :, None, None].chunk(2)
+        sent_a, sent_b = sent_a * weight_a, sent_b * weight_b
+    received = self.transform(torch.cat([sent_b, sent_a]))
+    to_a, to_b = received.chunk(2)
+
+    def put(x, rows, y):
+        keep = 1 - rows.sum(1)[:, :, None, None]
+        placed = rows.transpose(1, 2) @ y.flatten(2)
+        return x * keep + placed.view(batch, channels, height, width)
+
+    return put(a, one_hot_a, to_a), put(b, one_hot_b, to_b)
+
+
+@contextlib.contextmanager
+def exchange_as_matmul(model: nn.Module) -> Iterator[None]:
+    """Within the block, every :class:`CrossTaskExchange` of ``model`` runs
+    :func:`_exchange_by_matmul` (same results, an export-friendly graph)."""
+    modules = [m for m in model.modules() if isinstance(m, CrossTaskExchange)]
+    for module in modules:
+        module.forward = types.MethodType(_exchange_by_matmul, module)
+    try:
+        yield
+    finally:
+        for module in modules:
+            del module.forward
+
+
 def export_onnx(detector: SingleStageDetector,
                 out_file: str,
                 input_shape: Sequence[int] = (512, 512),
@@ -191,6 +252,10 @@ def export_onnx(detector: SingleStageDetector,
                 opset_version: int = 18,
                 dynamic: bool = True) -> dict:
     """Export a detector to ONNX with its deployment metadata.
+
+    Cross-task exchanges are traced as :func:`_exchange_by_matmul` (the
+    same results, ``MatMul`` instead of ``GatherElements`` and
+    ``ScatterElements``).
 
     Args:
         detector (SingleStageDetector): FCOS, FCOS-Seg or BAFE-Net (see
@@ -227,7 +292,7 @@ def export_onnx(detector: SingleStageDetector,
         opset_version=opset_version,
         input_names=[INPUT_NAME],
         output_names=wrapper.output_names)
-    with torch.no_grad():
+    with torch.no_grad(), exchange_as_matmul(wrapper):
         if exporter == 'torchscript':
             torch.onnx.register_custom_op_symbolic('aten::linalg_vecdot',
                                                    _vecdot_symbolic,

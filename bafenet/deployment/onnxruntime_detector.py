@@ -37,6 +37,13 @@ class ONNXRuntimeDetector(nn.Module):
         optimization_level (str): ``'disable'``, ``'basic'``, ``'extended'``
             or ``'all'``: ONNX Runtime's graph optimisations. Defaults to
             ``'all'`` (on x86 it includes the NCHWc convolution layout).
+        spinning (bool): Whether idle operator threads spin-wait for work
+            (ONNX Runtime's default) rather than sleep. Spinning saves
+            microseconds per operator on an idle machine and takes CPU from
+            other processes on a shared one.
+        sky_map (bool): Whether :meth:`predict` and :meth:`test_step`
+            return the sky map of a model with a sky branch. False saves
+            its resizing to the frame (boxes only, e.g. for video).
 
     Attributes:
         metadata (dict): The deployment metadata (see
@@ -48,7 +55,9 @@ class ONNXRuntimeDetector(nn.Module):
                  onnx_file: str,
                  providers: Sequence[str] = ('CPUExecutionProvider', ),
                  num_threads: Optional[int] = None,
-                 optimization_level: str = 'all') -> None:
+                 optimization_level: str = 'all',
+                 spinning: bool = True,
+                 sky_map: bool = True) -> None:
         super().__init__()
         try:
             import onnxruntime as ort
@@ -68,11 +77,15 @@ class ONNXRuntimeDetector(nn.Module):
         options.graph_optimization_level = levels[optimization_level]
         if num_threads is not None:
             options.intra_op_num_threads = num_threads
+        if not spinning:
+            options.add_session_config_entry(
+                'session.intra_op.allow_spinning', '0')
         self.session = ort.InferenceSession(
             str(onnx_file), options, providers=list(providers))
         self.metadata = read_metadata(
             self.session.get_modelmeta().custom_metadata_map, str(onnx_file))
         self.dataset_meta = dict(classes=tuple(self.metadata['classes']))
+        self.sky_map = sky_map
         preprocess = self.metadata['preprocess']
         self._mean = self._std = None
         if preprocess['mean'] is not None:
@@ -80,6 +93,26 @@ class ONNXRuntimeDetector(nn.Module):
                 preprocess['mean'], dtype=np.float32)[:, None, None]
             self._std = np.array(
                 preprocess['std'], dtype=np.float32)[:, None, None]
+
+    @classmethod
+    def for_detector(cls, onnx_file: str, detector: nn.Module, source: str,
+                     **kwargs) -> 'ONNXRuntimeDetector':
+        """A runner of ``onnx_file`` that stands in for ``detector`` (built
+        from a config, its weights unused): checked to be the same kind of
+        detector, with its post-process settings and dataset metadata.
+
+        Args:
+            onnx_file (str): The exported (float32 or int8) model.
+            detector (nn.Module): The config's detector.
+            source (str): The config, for error messages.
+            **kwargs: Runner options (see the class).
+        """
+        from .onnx_export import deployment_metadata
+        runner = cls(onnx_file, **kwargs)
+        runner.adopt_settings(deployment_metadata(detector), source)
+        runner.dataset_meta = getattr(detector, 'dataset_meta',
+                                      runner.dataset_meta)
+        return runner
 
     #: Metadata that must agree between the graph and a config.
     GRAPH_KEYS = ('detector', 'head', 'strides', 'num_classes', 'preprocess',
@@ -112,8 +145,9 @@ class ONNXRuntimeDetector(nn.Module):
 
     @property
     def with_sky(self) -> bool:
-        """Whether the model predicts a sky map."""
-        return self.metadata['sky_thr'] is not None
+        """Whether sky maps are returned: the model predicts one and
+        ``sky_map`` is set."""
+        return self.sky_map and self.metadata['sky_thr'] is not None
 
     def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Normalise and pad images into one batch.
@@ -146,8 +180,12 @@ class ONNXRuntimeDetector(nn.Module):
     def forward(self, batch: np.ndarray) -> Dict[str, np.ndarray]:
         """The graph's raw outputs, by name (see
         :class:`~bafenet.deployment.onnx_export.TensorModeDetector`), for a
-        (B, 3, H, W) pre-processed batch."""
-        names = self.metadata['output_names']
+        (B, 3, H, W) pre-processed batch; without ``sky_logit`` unless
+        :attr:`with_sky`."""
+        names = [
+            name for name in self.metadata['output_names']
+            if self.with_sky or name != 'sky_logit'
+        ]
         outputs = self.session.run(names,
                                    {self.metadata['input_name']: batch})
         return dict(zip(names, outputs))

@@ -38,6 +38,14 @@ Modes:
 - ``channels-last``: a training step and an inference of the config's
   detector with contiguous and with channels-last weights
   (``ChannelsLastHook``), same batch and initial weights, interleaved.
+- ``realtime``: a trained detector (``--checkpoint``) on whole frames of
+  ``--test-split`` at each of ``--sizes``, batch 1: frames per second and
+  latency (median, p90) of PyTorch (contiguous, channels-last), ONNX
+  Runtime float32 (all graph optimisations) and int8 (static QDQ,
+  calibrated on ``--calib-images`` frames of ``--calib-split``), at each of
+  ``--threads``, interleaved; the int8 runner's time per stage; with
+  ``--profile`` ONNX Runtime's per-node profile, with ``--map`` the models'
+  mAP07 on the whole split (``benchmarks/realtime.py``).
 
     python tools/analysis_tools/benchmark.py pipeline --data-root DIR
     python tools/analysis_tools/benchmark.py bagcp --data-root DIR
@@ -49,6 +57,8 @@ Modes:
     python tools/analysis_tools/benchmark.py onnx --data-root DIR --repeat 20
     python tools/analysis_tools/benchmark.py ceiling --data-root DIR
     python tools/analysis_tools/benchmark.py channels-last --data-root DIR
+    python tools/analysis_tools/benchmark.py realtime --data-root DIR \
+        --config CONFIG --checkpoint CKPT --frames 8 --repeat 3 [--map]
 
 Peak memory is the tensor memory a run adds at its peak: the CUDA
 allocator's peak on a GPU, the running sum of the allocations
@@ -62,9 +72,11 @@ import cv2
 import torch
 from benchmarks import (bench_bagcp, bench_ceiling, bench_channels_last,
                         bench_end2end, bench_eval, bench_exchange, bench_model,
-                        bench_onnx, bench_pipeline, bench_profile)
+                        bench_onnx, bench_pipeline, bench_profile,
+                        bench_realtime)
 from benchmarks.common import (DEFAULT_CONFIG, FULLCOV_NAMES, MODEL_CONFIGS,
                                MODEL_NAMES)
+from benchmarks.realtime import VARIANTS as REALTIME_VARIANTS
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
@@ -77,7 +89,7 @@ def parse_args():
         'mode',
         choices=[
             'model', 'profile', 'pipeline', 'eval', 'end2end', 'bagcp',
-            'exchange', 'onnx', 'ceiling', 'channels-last'
+            'exchange', 'onnx', 'ceiling', 'channels-last', 'realtime'
         ])
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument(
@@ -133,6 +145,7 @@ def parse_args():
         action='store_true',
         help='onnx mode: load a checkpoint that does not cover the model '
         '(the weights that fit, with a warning); by default it is refused')
+    add_realtime_arguments(parser)
     parser.add_argument('--json', help='also write the figures to this file')
     parser.add_argument(
         '--cfg-options',
@@ -140,6 +153,44 @@ def parse_args():
         action=DictAction,
         help='override settings of the config, as key=value pairs')
     return parser.parse_args()
+
+
+def add_realtime_arguments(parser) -> None:
+    group = parser.add_argument_group('realtime mode')
+    group.add_argument(
+        '--sizes', nargs='+', default=['640x512', '1280x1024'],
+        help='frame sizes WIDTHxHEIGHT; the frames of each are the first '
+        '--frames frames of --test-split of that original size')
+    group.add_argument(
+        '--frames', type=int, default=8, help='frames per size')
+    group.add_argument(
+        '--threads', type=int, nargs='+', default=[1, 2],
+        help='thread counts of every variant')
+    group.add_argument(
+        '--variants', nargs='+', choices=REALTIME_VARIANTS,
+        default=list(REALTIME_VARIANTS), help='the models timed')
+    group.add_argument(
+        '--map', action='store_true',
+        help='also mAP07 of PyTorch, ORT fp32 and ORT int8 on every frame '
+        'of --test-split (slow)')
+    group.add_argument(
+        '--profile', action='store_true',
+        help="ONNX Runtime's per-node profile at the first size")
+    group.add_argument(
+        '--onnx', help='the float32 .onnx of --checkpoint (default: export)')
+    group.add_argument(
+        '--onnx-int8',
+        help='its int8 .onnx (default: quantise the float32 one)')
+    group.add_argument(
+        '--calib-split', default='train_v2',
+        help='split whose frames calibrate int8')
+    group.add_argument(
+        '--calib-images', type=int, default=32,
+        help='frames that calibrate int8')
+    group.add_argument(
+        '--ort-spinning', action='store_true',
+        help="let ONNX Runtime's idle threads spin (its default; off here, "
+        'as spinning threads of one variant slow the next)')
 
 
 def main():
@@ -160,6 +211,7 @@ def main():
         exchange=bench_exchange,
         onnx=bench_onnx,
         ceiling=bench_ceiling,
+        realtime=bench_realtime,
         **{'channels-last': bench_channels_last})[args.mode](args)
     if args.json:
         with open(args.json, 'w') as f:
