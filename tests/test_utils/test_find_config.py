@@ -3,6 +3,7 @@ which an editable install links to configs/)."""
 import os.path as osp
 
 import pytest
+from mmengine.config import Config
 
 from bafenet.utils import find_config, load_config
 from bafenet.utils.config import PACKAGE_CONFIGS
@@ -68,3 +69,17 @@ def test_the_apis_take_a_name(entry, tmp_path, monkeypatch):
         model = SkyDetInferencer(name, show_progress=False).model
     assert type(model).__name__ == 'BAFENet'
     assert model.cfg.filename == find_config(name + '.py')
+
+
+def test_a_config_inherits_an_installed_one_by_package_name(tmp_path):
+    """``_base_ = 'bafenet::...'``, as with OpenMMLab's packages: mmengine
+    knows bafenet once it is imported."""
+    import bafenet  # noqa: F401
+    child = tmp_path / 'child.py'
+    child.write_text("_base_ = 'bafenet::demo/"
+                     "bafenet-fullcov_r18_fpn_demo_densesirst.py'\n"
+                     'train_cfg = dict(max_epochs=1)\n')
+    cfg = Config.fromfile(str(child))
+    assert cfg.model.type == 'BAFENet'
+    assert cfg.train_cfg.max_epochs == 1
+    assert cfg.default_scope == 'bafenet'
