@@ -19,6 +19,12 @@ Only the standard library may be used at module level here.
 #: mmengine requires ``opencv-python``, so bafenet asks for that build of
 #: OpenCV too. mmcv 2.1.0, built where cv2 is importable, asks for none (see
 #: ``tools/setup_env.sh``), so the environment holds one OpenCV.
+#: setuptools is a runtime requirement: mmengine's ``_base_ =
+#: 'bafenet::...'`` lookup and openmim import ``pkg_resources``, which
+#: setuptools 81 removed, and torch 2.13 asks for >= 77.0.3. Without the
+#: pin, ``pip install openmim`` (whose newest openxlab pins setuptools
+#: 60.2) and then ``pip install bafenet[deploy]`` left setuptools 84.2, and
+#: every ``mim`` command failed.
 RUNTIME = {
     'torch': '>=2.6',
     'numpy': '>=2.0,<3',
@@ -26,6 +32,7 @@ RUNTIME = {
     'mmcv': '>=2.0.0,<2.2.0',
     'mmdet': '>=3.3.0,<3.4.0',
     'mmsegmentation': '>=1.2.0,<1.3.0',
+    'setuptools': '>=77,<81',
     # No known floor or ceiling: any version; the lock records the tested one.
     'opencv-python': '',
     'pillow': '',

@@ -6,8 +6,9 @@
 #   VENV=/path/to/env bash tools/setup_env.sh
 #   TORCH_SPEC='torch==2.6.0' bash tools/setup_env.sh   # another torch build
 #
-# Steps: create the venv with Python 3.11 (else 3.12, else 3.10; PYTHON=
-# chooses another interpreter); install the build tools, torch,
+# Steps: create the venv with Python 3.11 (else 3.12; PYTHON= chooses
+# another interpreter: the lock needs 3.11 or 3.12, several of its versions
+# have no release for 3.10); install the build tools, torch,
 # numpy and OpenCV; build mmcv from source with its compiled ops; install
 # bafenet in editable mode with its test and deploy extras, every version
 # fixed by the lock. The ranges bafenet supports are in bafenet/dependencies.py
@@ -25,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 if [ -z "${PYTHON:-}" ]; then
-  for candidate in python3.11 python3.12 python3.10; do
+  for candidate in python3.11 python3.12; do
     if command -v "$candidate" >/dev/null; then PYTHON=$candidate; break; fi
   done
 fi
@@ -46,11 +47,12 @@ fi
 
 if [ ! -x "$VENV/bin/python" ]; then
   command -v "$PYTHON" >/dev/null ||
-    { say "error: no python3.11, python3.12 or python3.10 found; set PYTHON=/path/to/python3"; exit 1; }
-  "$PYTHON" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' ||
-    { say "error: $PYTHON is $($PYTHON --version 2>&1); bafenet's environment needs Python 3.10-3.12"; exit 1; }
+    { say "error: no python3.11 or python3.12 found; set PYTHON=/path/to/python3"; exit 1; }
+  "$PYTHON" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))' ||
+    { say "error: $PYTHON is $($PYTHON --version 2>&1); the tested environment (requirements/lock.txt) needs Python 3.11 or 3.12"; exit 1; }
   say "creating virtual environment $VENV with $($PYTHON --version)"
-  "$PYTHON" -m venv "$VENV"
+  "$PYTHON" -m venv "$VENV" ||
+    { say "error: $PYTHON cannot create a venv (on Debian and Ubuntu, install the python3.X-venv package)"; exit 1; }
 fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip install --disable-pip-version-check)

@@ -25,7 +25,7 @@ from mmengine.registry import init_default_scope
 from torch import nn
 
 from bafenet.registry import DATASETS, MODELS
-from bafenet.utils import load_model_checkpoint
+from bafenet.utils import find_config, load_model_checkpoint
 from .inference_pipeline import inference_pipeline_cfg
 from .input_scale import warn_on_input_scale
 
@@ -45,7 +45,9 @@ def init_detector(config: Union[str, Path, Config],
     model (:func:`bafenet.utils.load_model_checkpoint`).
 
     Args:
-        config (str | Path | Config): Config file or object.
+        config (str | Path | Config): Config file, name of a config
+            installed with bafenet (:func:`bafenet.utils.find_config`), or
+            config object.
         checkpoint (str | Path, optional): Checkpoint file. None leaves the
             weights as initialised (for tests and benchmarks).
         device (str): Device to run on. Defaults to ``'cpu'``.
@@ -60,7 +62,7 @@ def init_detector(config: Union[str, Path, Config],
         :class:`~bafenet.models.TiledDetector`) in eval mode, with ``cfg``
         and ``dataset_meta`` (class and sky-class names, palettes).
     """
-    config = (Config.fromfile(str(config)) if isinstance(config, (str, Path))
+    config = (Config.fromfile(find_config(str(config))) if isinstance(config, (str, Path))
               else copy.deepcopy(config))
     if cfg_options:
         config.merge_from_dict(cfg_options)

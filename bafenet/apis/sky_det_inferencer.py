@@ -15,7 +15,7 @@ from mmengine.infer.infer import InputsType, ModelType
 from torch import nn
 
 from bafenet.models.test_time import DEFAULT_OVERLAP, tiled_test_config
-from bafenet.utils import register_all_modules
+from bafenet.utils import find_config, register_all_modules
 from .inference import init_detector
 from .inference_pipeline import inference_pipeline_cfg
 from .input_scale import warn_on_input_scale
@@ -69,7 +69,9 @@ class SkyDetInferencer(DetInferencer):
     batch, returning ``DetDataSample`` s); another backend replaces those two.
 
     Args:
-        model (str | Config | dict): Config file or object.
+        model (str | Config | dict): Config file, name of a config
+            installed with bafenet (:func:`bafenet.utils.find_config`), or
+            config object.
         weights (str, optional): Checkpoint file; None keeps the initial
             weights (a warning says so).
         device (str, optional): Device; None picks the available one.
@@ -110,7 +112,7 @@ class SkyDetInferencer(DetInferencer):
         self.backend = backend
         self.allow_partial = allow_partial
         if isinstance(model, (str, Path)):
-            model = Config.fromfile(str(model))
+            model = Config.fromfile(find_config(str(model)))
         elif isinstance(model, dict) and not isinstance(model, Config):
             model = Config(model)
         if tile:

@@ -95,8 +95,9 @@ def find_config(config: str) -> str:
     Args:
         config (str): A config file; else a path relative to the
             repository's ``configs/`` (``fcos/fcos_r18_fpn_20e_densesirst.py``,
-            with or without the ``configs/`` prefix) or a config file name
-            (``fcos_r18_fpn_20e_densesirst.py``), looked up among the configs
+            with or without the ``configs/`` prefix) or a config name, with
+            or without ``.py`` (``fcos_r18_fpn_20e_densesirst``, as ``mim
+            search bafenet`` prints it), looked up among the configs
             installed with bafenet, so that they can be named without a
             checkout.
 
@@ -105,17 +106,19 @@ def find_config(config: str) -> str:
 
     Raises:
         FileNotFoundError: If no config has that path or name, or several
-            have that name; the message names the folder searched.
+            have that name; the message says where names are listed.
     """
     if osp.isfile(config):
         return config
     relative = config[len('configs/'):] if config.startswith(
         'configs/') else config
+    if not relative.endswith('.py'):
+        relative += '.py'
     if osp.isfile(osp.join(PACKAGE_CONFIGS, relative)):
         return osp.join(PACKAGE_CONFIGS, relative)
     matches = sorted(
         glob.glob(
-            osp.join(PACKAGE_CONFIGS, '**', osp.basename(config)),
+            osp.join(PACKAGE_CONFIGS, '**', osp.basename(relative)),
             recursive=True))
     if len(matches) == 1:
         return matches[0]
@@ -125,7 +128,8 @@ def find_config(config: str) -> str:
             f'that name: {", ".join(matches)}; give its path')
     raise FileNotFoundError(
         f'{config}: no such config file, nor a config of that path or name '
-        f'among those installed with bafenet ({PACKAGE_CONFIGS})')
+        f'among those installed with bafenet; their names are the files of '
+        f'{PACKAGE_CONFIGS} (`mim search bafenet` lists them too)')
 
 
 def load_config(config: str,

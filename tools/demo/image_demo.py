@@ -26,7 +26,7 @@ from bafenet.apis import SkyDetInferencer
 from bafenet.apis.inference_pipeline import set_bit_depth
 from bafenet.apis.sky_det_inferencer import BACKENDS
 from bafenet.models.test_time import add_tile_arguments, tiled_test_config
-from bafenet.utils import register_all_modules
+from bafenet.utils import find_config, register_all_modules
 
 
 def parse_args():
@@ -34,7 +34,9 @@ def parse_args():
         description='Detect targets and segment the sky in images')
     parser.add_argument(
         'inputs', nargs='+', help='image files, folders of images or URLs')
-    parser.add_argument('model', help='config file')
+    parser.add_argument(
+        'model',
+        help='config file, or the name of a config installed with bafenet')
     parser.add_argument(
         '--weights',
         help='checkpoint file, or the .onnx file with --backend onnxruntime')
@@ -113,7 +115,7 @@ def expand_inputs(inputs):
 def main():
     args = parse_args()
     register_all_modules()
-    cfg = Config.fromfile(args.model)
+    cfg = Config.fromfile(find_config(args.model))
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if args.bit_depth is not None:

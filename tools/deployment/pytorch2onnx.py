@@ -51,7 +51,9 @@ INT8_MIN_IOU = 0.5
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Export a detector to ONNX')
-    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        'config',
+        help='config file, or the name of a config installed with bafenet')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', required=True, help='the .onnx file')
     parser.add_argument(
