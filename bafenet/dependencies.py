@@ -68,8 +68,18 @@ EXTRAS = {
         # tests/test_apis/test_mmdet_and_sahi.py: SAHI's mmdet model with
         # scope='bafenet' (its from_pretrained passes the scope on).
         'sahi': '>=0.12,<0.13',
+        # tests/test_evaluation/test_mask_metric_parity.py: pyirstdmetrics,
+        # the field's mask-metric library, labels with scikit-image. It is
+        # not listed here: every release declares numpy<2, so
+        # tools/setup_env.sh installs it without its requirements (its code
+        # runs on numpy 2; the parity test is the proof).
+        'scikit-image': '>=0.22',
     },
 }
+
+#: Installed by ``tools/setup_env.sh`` with ``--no-deps`` (see above), and
+#: the one requirement ``pip check`` may then report as unmet.
+NO_DEPS_TEST_PACKAGES = {'pyirstdmetrics': 'numpy<2.0,>=1.23'}
 
 
 def requirement_strings(table: dict) -> list:
