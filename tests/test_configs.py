@@ -41,3 +41,21 @@ def test_paper_schedule():
         'Splits/trainval_v2.txt'
     assert cfg.test_dataloader.dataset.ann_file == 'Splits/test_v2.txt'
     assert cfg.test_evaluator.type == 'DenseSIRSTMetric'
+
+
+def test_bafenet_on_masks_is_bafenet_with_the_mask_data():
+    """configs/bafenet/bafenet_r18_fpn_20e_densesirst-masks.py: BAFE-Net's
+    model and BAG-CP, densesirst-masks.py's data, pipelines and metric."""
+    ours = Config.fromfile(REPO_ROOT / 'configs/bafenet/'
+                           'bafenet_r18_fpn_20e_densesirst-masks.py')
+    bafenet = Config.fromfile(
+        REPO_ROOT / 'configs/bafenet/bafenet_r18_fpn_20e_densesirst.py')
+    masks = Config.fromfile(
+        REPO_ROOT / 'configs/_base_/datasets/densesirst-masks.py')
+    assert ours.model == bafenet.model
+    assert (ours.train_dataloader.dataset.pipeline ==
+            bafenet.train_dataloader.dataset.pipeline)
+    assert (ours.train_dataloader.dataset.dataset.dataset ==
+            masks.train_dataloader.dataset.dataset.dataset)
+    for key in ('test_dataloader', 'val_dataloader', 'test_evaluator'):
+        assert ours[key] == masks[key], key
