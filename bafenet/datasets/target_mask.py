@@ -25,6 +25,33 @@ COLOUR_MODES = ('RGB', 'RGBA', 'LA')
 #: Errors of reading or decoding an image file with Pillow.
 IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError,
                 Image.DecompressionBombError)
+#: The most pixels an image file may declare: Pillow's own default limit
+#: (twice its default ``Image.MAX_IMAGE_PIXELS``), fixed here because other
+#: libraries lift Pillow's global one (SAHI sets it to None when it opens an
+#: image).
+MAX_IMAGE_PIXELS = 2 * 89_478_485
+
+
+def open_image(content: bytes) -> Image.Image:
+    """Pillow's lazy open of an image file's bytes (the header only).
+
+    Args:
+        content (bytes): The whole file.
+
+    Returns:
+        PIL.Image.Image: The opened image, to use as a context manager.
+
+    Raises:
+        PIL.Image.DecompressionBombError: If the header declares more than
+            :data:`MAX_IMAGE_PIXELS` pixels, whatever Pillow's global limit.
+        Exception: Pillow's errors of :data:`IMAGE_ERRORS`.
+    """
+    img = Image.open(io.BytesIO(content))
+    if img.width * img.height > MAX_IMAGE_PIXELS:
+        img.close()
+        raise Image.DecompressionBombError(
+            f'{img.width}x{img.height} = {img.width * img.height} pixels')
+    return img
 
 
 class MaskReading(NamedTuple):
@@ -54,12 +81,11 @@ def image_error(path: str, what: str, err: Exception) -> str:
 
     Returns:
         str: ``'<file>: <problem>'``; for a header that declares more pixels
-        than Pillow's ``Image.MAX_IMAGE_PIXELS`` allows, says so.
+        than :data:`MAX_IMAGE_PIXELS`, says so.
     """
     if isinstance(err, Image.DecompressionBombError):
         return (f'{path}: {what} declares more pixels than Pillow decodes '
-                f'(limit Image.MAX_IMAGE_PIXELS = {Image.MAX_IMAGE_PIXELS}; '
-                f'{err})')
+                f'({err}; the limit is {MAX_IMAGE_PIXELS})')
     return f'{path}: unreadable {what} ({err})'
 
 
@@ -143,8 +169,7 @@ def read_target_mask(path: str,
     if not 2 <= threshold <= 255:
         raise ValueError(f'mask threshold must be in 2..255, got {threshold}')
     try:
-        with Image.open(io.BytesIO(
-                fileio.get(path, backend_args=backend_args))) as img:
+        with open_image(fileio.get(path, backend_args=backend_args)) as img:
             img.load()
             values, problems = mask_values(path, img)
     except IMAGE_ERRORS as err:

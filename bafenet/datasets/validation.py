@@ -10,7 +10,6 @@ collected rather than the first one raised. Files are read through
 ``mmengine.fileio`` with the dataset's ``backend_args``, so local folders and
 remote storage (petrel, S3, HTTP) are checked alike.
 """
-import io
 import os
 import xml.etree.ElementTree as ET
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
@@ -18,10 +17,10 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 from mmengine import fileio
-from PIL import Image
 
 from .target_mask import (DEFAULT_MASK_THRESHOLD, IMAGE_ERRORS, image_error,
-                          mask_boxes, read_target_mask, thresholded_report)
+                          mask_boxes, open_image, read_target_mask,
+                          thresholded_report)
 
 #: Sky-map modes that hold one class index per pixel.
 SEG_MODES = ('P', 'L')
@@ -214,9 +213,9 @@ def check_image(path: str,
         return None, [problem]
     content = fileio.get(path, backend_args=backend_args)
     try:
-        with Image.open(io.BytesIO(content)) as img:
+        with open_image(content) as img:
             img.verify()
-        with Image.open(io.BytesIO(content)) as img:
+        with open_image(content) as img:
             img.load()
             size = img.size
             orientation = img.getexif().get(EXIF_ORIENTATION, 1)
@@ -582,9 +581,9 @@ class DenseSIRSTValidator:
             list[str]: The problems.
         """
         try:
-            with Image.open(io.BytesIO(
+            with open_image(
                     fileio.get(seg_path,
-                               backend_args=self.backend_args))) as seg:
+                               backend_args=self.backend_args)) as seg:
                 seg.load()
                 mode, seg_size = seg.mode, seg.size
                 values = np.asarray(seg) if mode in SEG_MODES else None

@@ -208,10 +208,7 @@ def _exchange_by_matmul(self: CrossTaskExchange, a: Tensor,
     outside ONNX Runtime's NCHWc layout, so each costs two reorders)."""
     if self.num_exchanged == 0:
         return a, b
-    if self.mode == 'dynamic':
-        index, weight = self.select(torch.cat([a, b]))
-    else:
-        index, weight = self.static_indices(2 * a.shape[0]), None
+    index, weight = self.exchanged(a, b)
     batch, channels, height, width = a.shape
     one_hot = _one_hot_channels(index, channels, a.dtype)
     one_hot_a, one_hot_b = one_hot.chunk(2)

@@ -131,6 +131,19 @@ def test_images_that_do_not_decode_are_named(copy_root, fault, phrase):
     expect_error(root, path, phrase)
 
 
+def test_huge_header_refused_when_pillow_limit_is_lifted(
+        copy_root, monkeypatch):
+    """SAHI (a test extra) sets Pillow's global limit to None when it opens
+    an image; the check keeps its own."""
+    monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', None)
+    root, (a, _) = copy_root
+    path = root / f'PNGImages/{a}.png'
+    path.write_bytes(huge_header(path.read_bytes()))
+    expect_error(
+        root, path, 'image declares more pixels than Pillow decodes '
+        '(20000x20000 = 400000000 pixels; the limit is 178956970)')
+
+
 def test_check_dataset_decodes_every_image(copy_root, capsys):
     """The faults that passed the check ('0 problems') before it decoded
     the pixels: a truncated JPEG named .png and a PNG with short pixel data

@@ -142,15 +142,25 @@ class CrossTaskExchange(nn.Module):
             return self.mlp(x)
         return self.mlp(x.reshape(-1, 1, *x.shape[2:])).view(x.shape)
 
+    def exchanged(self, a: Tensor,
+                  b: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+        """The channels to exchange of a and b, both (B, C, H, W).
+
+        Returns:
+            tuple: ``index`` (2B, k), the rows of a then those of b, and
+            their ``weight`` (2B, k), or None when scores do not weigh
+            them.
+        """
+        if self.mode == 'dynamic':
+            # one scorer pass for both tasks
+            return self.select(torch.cat([a, b]))
+        return self.static_indices(2 * a.shape[0]), None
+
     def forward(self, a: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
         """Exchange channels between a and b, both (B, C, H, W)."""
         if self.num_exchanged == 0:
             return a, b
-        if self.mode == 'dynamic':
-            # one scorer pass for both tasks
-            index, weight = self.select(torch.cat([a, b]))
-        else:
-            index, weight = self.static_indices(2 * a.shape[0]), None
+        index, weight = self.exchanged(a, b)
         index_a, index_b = index.chunk(2)
         sent_a, sent_b = gather_channels(a, index_a), gather_channels(
             b, index_b)
