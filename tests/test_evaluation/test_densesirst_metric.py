@@ -224,3 +224,25 @@ def test_shared_box_convention_leaves_every_figure_unchanged(real_root):
     assert 0.2 < voc['mAP07'] < 0.95  # neither trivial nor perfect
     for key in voc:
         assert pixel[key] == pytest.approx(voc[key], abs=1e-9), key
+
+
+def test_ap_by_target_size():
+    # Targets of 4, 16 and 36 px, one per size bin (s < 9 <= m < 25 <= l).
+    small, medium, large = [10, 10, 12, 12], [30, 30, 34, 34], [50, 50, 56, 56]
+    false_small = [[80, 80, 82, 82], [90, 10, 92, 12]]
+    m = evaluate([
+        sample([small, medium, large], [false_small[0], small, large] +
+               false_small[1:], [0.95, 0.9, 0.8, 0.7])
+    ])
+    assert (m['num_gts_s'], m['num_gts_m'], m['num_gts_l']) == (1, 1, 1)
+    # s: false (0.95), true (0.9), false (0.7); the large box is not s's.
+    assert m['recall07_s'] == pytest.approx(1.)
+    assert m['mAP07_s'] == pytest.approx(0.5)
+    # m: its target missed; the small false boxes are not m's false alarms.
+    assert m['mAP07_m'] == 0 and m['recall07_m'] == 0
+    # l: found, and no false box of its size.
+    assert m['mAP07_l'] == pytest.approx(1.) and m['recall07_l'] == 1
+    # Over all sizes the small false boxes count: 7 of 11 recall points.
+    assert m['mAP07'] == pytest.approx(7 / 11 * 2 / 3)
+    assert 'mAP07_s' not in evaluate([sample([small], [small], [0.9])],
+                                     size_bins=None)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import REPO_ROOT
@@ -83,10 +84,15 @@ def test_default_keys_are_loss_and_metrics(tmp_path):
     assert 'loss, voc07/mAP, F1 for' in text
 
 
-def test_curves_join_a_resumed_run(tmp_path):
+def load_tool():
     spec = importlib.util.spec_from_file_location('analyze_logs', TOOL)
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool
+
+
+def test_curves_join_a_resumed_run(tmp_path):
+    tool = load_tool()
     log = tool.load_run(str(make_run(tmp_path, 'a', 0.0)))
     x, y, label = tool.curve(log, 'loss')
     assert label == 'iter' and x.tolist() == list(range(1, 9))
@@ -114,3 +120,36 @@ def test_unknown_key_lists_the_known_ones(tmp_path):
     assert proc.returncode != 0
     assert "a: 'sky_mIoU' is in no record" in proc.stderr
     assert 'voc07/mAP' in proc.stderr
+
+
+def write_text_log(folder, lines):
+    """``folder/<folder name>.log`` with MMEngine's line stamps."""
+    with open(folder / f'{folder.name}.log', 'w') as f:
+        for stamp, text in lines:
+            f.write(f'2026/01/01 {stamp} - mmengine - INFO - {text}\n')
+
+
+def test_curves_against_wall_clock_minutes(tmp_path):
+    run = make_run(tmp_path, 'a', 0.0)
+    first, second = run / '20260101_000000', run / '20260102_000000'
+    # The first segment starts at 10:00 and ends with its evaluation at
+    # 10:06; the resumed one adds 2 minutes of set-up, then 4 minutes.
+    train = 'Epoch(train) [1][{}/4]  eta: 0:01:00  time: 0.5  loss: 1.9'
+    write_text_log(first, [('10:00:00', 'Config:')] + [
+        (f'10:0{i}:00', train.format(i)) for i in range(1, 5)
+    ] + [('10:05:00', 'Epoch(val) [1][2/4]  eta: 0:00:01  time: 0.1'),
+         ('10:06:00', 'Epoch(val) [1][4/4]    voc07/mAP: 0.1000')])
+    write_text_log(second, [('11:00:00', 'Config:')] + [
+        (f'11:0{i - 2}:00', train.format(i)) for i in range(5, 9)
+    ] + [('11:06:00', 'Epoch(val) [2][4/4]    voc07/mAP: 0.3000')])
+    tool = load_tool()
+    log = tool.load_run(str(run))
+    x, y, label = tool.curve(log, 'voc07/mAP', 'minutes')
+    assert label == 'minutes' and x.tolist() == [6., 12.]
+    assert y.tolist() == [0.1, 0.3]
+    x, _, _ = tool.curve(log, 'loss', 'minutes')
+    assert x.tolist() == [1., 2., 3., 4., 9., 10., 11., 12.]
+    # a text log that does not hold the records is named
+    (second / '20260102_000000.log').write_text('')
+    with pytest.raises(ValueError, match='20260102_000000.log has 0 '):
+        tool.curve(tool.load_run(str(run)), 'loss', 'minutes')

@@ -1,7 +1,8 @@
 """Loss and metric curves, and training speed, from MMEngine scalar logs.
 
     python tools/analysis_tools/analyze_logs.py plot_curve RUN [RUN ...] \
-        --out curves.png [--keys loss voc07/mAP] [--legend A B] [--title T]
+        --out curves.png [--keys loss voc07/mAP] [--legend A B] [--title T] \
+        [--x-axis minutes]
     python tools/analysis_tools/analyze_logs.py cal_train_time RUN [RUN ...]
 
 A RUN is a work directory (every ``<timestamp>/vis_data/scalars.json``
@@ -15,13 +16,19 @@ their ``step``: the epoch in epoch-based training, else the iteration.
 
 ``plot_curve`` draws one panel per key with one line per run. Without
 ``--keys`` it draws ``loss`` and every evaluation key except ``time`` and
-``data_time``. ``cal_train_time`` prints the mean time per training
+``data_time``. With ``--x-axis minutes`` the x axis is wall-clock minutes
+since the run started (the segments of a resumed run added up): the time
+stamps of the text log ``<timestamp>/<timestamp>.log`` beside each
+``vis_data`` folder, whose ``(train)`` and final ``(val)`` lines are the
+records of ``scalars.json`` in the same order. ``cal_train_time`` prints the mean time per training
 iteration and, for epoch-based runs, the slowest and fastest epoch.
 """
 import argparse
 import glob
 import json
 import os.path as osp
+import re
+from datetime import datetime
 
 import matplotlib
 import numpy as np
@@ -31,6 +38,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 #: Evaluation keys that are timings, not metrics.
 TIMING_KEYS = ('time', 'data_time')
+
+#: A text log line of a training record or of an evaluation (whose
+#: progress lines carry an ``eta``, its final line not): its time stamp and
+#: its kind.
+RECORD_LINE = re.compile(r'^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) - mmengine - '
+                         r'INFO - (?:Epoch|Iter)\((train|val)\)')
 
 
 def parse_args():
@@ -42,6 +55,11 @@ def parse_args():
     plot.add_argument('--keys', nargs='+', help='keys to plot')
     plot.add_argument('--legend', nargs='+', help='one name per run')
     plot.add_argument('--title', help='figure title')
+    plot.add_argument(
+        '--x-axis',
+        choices=('step', 'minutes'),
+        default='step',
+        help='iteration/epoch (default) or wall-clock minutes of training')
     speed = sub.add_parser('cal_train_time', help='time per iteration')
     speed.add_argument('runs', nargs='+', help='work dirs or scalars.json')
     return parser.parse_args()
@@ -98,15 +116,72 @@ def load_run(run: str) -> dict:
                 (train if 'iter' in record else val).append(record)
     return dict(train=train,
                 val=val,
-                by_epoch=any('epoch' in r for r in train))
+                by_epoch=any('epoch' in r for r in train),
+                files=scalar_files(run))
 
 
-def curve(log: dict, key: str) -> tuple:
+def record_minutes(log: dict) -> tuple:
+    """Wall-clock minutes since the start of training of every record.
+
+    Args:
+        log (dict): The output of :func:`load_run`.
+
+    Returns:
+        tuple[list[float], list[float]]: The minutes of the training and of
+        the evaluation records, in their order. Each segment of a resumed
+        run starts where the previous one ended.
+
+    Raises:
+        FileNotFoundError: If a segment has no text log.
+        ValueError: If a text log and its ``scalars.json`` disagree in
+            their number of records (both named).
+    """
+    train, val, elapsed = [], [], 0.
+    for path in log['files']:
+        folder = osp.dirname(osp.dirname(path))
+        text_log = osp.join(folder, osp.basename(folder) + '.log')
+        if not osp.isfile(text_log):
+            raise FileNotFoundError(
+                f'{text_log}: no text log beside {path}, which --x-axis '
+                'minutes needs for its time stamps')
+        with open(text_log) as f:
+            lines = f.readlines()
+        start = _stamp(lines[0][:19]) if lines else None
+        minutes = dict(train=[], val=[])
+        for line in lines:
+            match = RECORD_LINE.match(line)
+            if match and not (match[2] == 'val' and ' eta: ' in line):
+                minutes[match[2]].append(
+                    elapsed + (_stamp(match[1]) - start).total_seconds() / 60)
+        with open(path) as f:
+            records = [json.loads(line) for line in f if line.strip()]
+        counts = (sum('iter' in r for r in records),
+                  sum('iter' not in r for r in records))
+        if counts != (len(minutes['train']), len(minutes['val'])):
+            raise ValueError(
+                f'{text_log} has {len(minutes["train"])} training and '
+                f'{len(minutes["val"])} evaluation lines, {path} '
+                f'{counts[0]} and {counts[1]} records')
+        train += minutes['train']
+        val += minutes['val']
+        elapsed = max(train + val, default=elapsed)
+    return train, val
+
+
+def _stamp(text: str) -> datetime:
+    """The time of an MMEngine log stamp ``YYYY/MM/DD HH:MM:SS``."""
+    return datetime.strptime(text, '%Y/%m/%d %H:%M:%S')
+
+
+def curve(log: dict, key: str, x_axis: str = 'step') -> tuple:
     """The values of ``key`` and their x coordinates.
 
     Args:
         log (dict): The output of :func:`load_run`.
         key (str): A key of the training or of the evaluation records.
+        x_axis (str): ``'step'``: the iteration of a training record, the
+            ``step`` (epoch or iteration) of an evaluation record;
+            ``'minutes'``: :func:`record_minutes`. Defaults to ``'step'``.
 
     Returns:
         tuple: ``(x, y, x_label)``; ``x`` and ``y`` are (N,) arrays.
@@ -114,15 +189,20 @@ def curve(log: dict, key: str) -> tuple:
     Raises:
         KeyError: If no record has the key (the known keys are listed).
     """
-    train = [r for r in log['train'] if key in r]
-    if train:
-        return (np.array([r['iter'] for r in train]),
-                np.array([r[key] for r in train], dtype=float), 'iter')
-    val = [r for r in log['val'] if key in r]
-    if val:
-        return (np.array([r['step'] for r in val]),
-                np.array([r[key] for r in val],
-                         dtype=float), 'epoch' if log['by_epoch'] else 'iter')
+    minutes = record_minutes(log) if x_axis == 'minutes' else None
+    for kind in ('train', 'val'):
+        records = log[kind]
+        have = [i for i, r in enumerate(records) if key in r]
+        if not have:
+            continue
+        y = np.array([records[i][key] for i in have], dtype=float)
+        if minutes is not None:
+            return np.array([minutes[kind == 'val'][i]
+                             for i in have]), y, 'minutes'
+        if kind == 'train':
+            return np.array([records[i]['iter'] for i in have]), y, 'iter'
+        return (np.array([records[i]['step'] for i in have]), y,
+                'epoch' if log['by_epoch'] else 'iter')
     known = sorted({k for r in log['train'] + log['val'] for k in r})
     raise KeyError(f'{key!r} is in no record; known keys: '
                    f'{", ".join(known)}')
@@ -145,8 +225,10 @@ def plot_curves(logs: list,
                 names: list,
                 keys: list,
                 out_file: str,
-                title: str = None) -> None:
-    """One panel per key, one line per run, written to ``out_file``.
+                title: str = None,
+                x_axis: str = 'step') -> None:
+    """One panel per key, one line per run, written to ``out_file``, against
+    ``x_axis`` (see :func:`curve`).
 
     Raises:
         KeyError: If a run lacks a key (the run is named).
@@ -158,7 +240,7 @@ def plot_curves(logs: list,
     for ax, key in zip(axes[:, 0], keys):
         for log, name in zip(logs, names):
             try:
-                x, y, x_label = curve(log, key)
+                x, y, x_label = curve(log, key, x_axis)
             except KeyError as err:
                 raise KeyError(f'{name}: {err.args[0]}') from err
             ax.plot(x,
@@ -222,7 +304,7 @@ def main():
     keys = args.keys or default_keys(logs)
     if not keys:
         raise ValueError('no keys to plot: give --keys')
-    plot_curves(logs, names, keys, args.out, args.title)
+    plot_curves(logs, names, keys, args.out, args.title, args.x_axis)
     print(f'wrote {args.out}: {", ".join(keys)} for {", ".join(names)}')
 
 

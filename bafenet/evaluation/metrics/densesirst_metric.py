@@ -1,6 +1,6 @@
 """Every figure the field reports for DenseSIRST, from one evaluation run."""
 from collections import OrderedDict
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -9,10 +9,14 @@ from mmengine.logging import MMLogger
 from mmseg.evaluation import IoUMetric
 
 from bafenet.registry import METRICS
-from ..functional import (boxes_to_mask, best_f1, concat_matches,
-                          match_detections, match_mask_targets, match_targets,
-                          prf1_at, voc_ap)
+from ..functional import (MatchedDetections, boxes_to_mask, best_f1,
+                          concat_matches, match_detections, match_mask_targets,
+                          match_targets, prf1_at, voc_ap)
 
+
+#: Target sizes of ``mAP07_<name>``: pixel areas in ``[min, max)``, the
+#: 2-6 px targets of DenseSIRST split at 3x3 and 5x5.
+SIZE_BINS = OrderedDict(s=(0., 9.), m=(9., 25.), l=(25., float('inf')))
 
 #: The ignored instances of a sample that has none.
 NO_IGNORED = dict(
@@ -33,6 +37,11 @@ class DenseSIRSTMetric(BaseMetric):
       legacy ``+1`` coordinates, as mmdet's ``VOCMetric``; the recall is the
       one reached with all detections. Means over the classes with ground
       truth.
+    - ``mAP07_<bin>``, ``recall07_<bin>`` and ``num_gts_<bin>`` for each
+      target size of ``size_bins``: the same figures with only the targets
+      whose box covers ``[min, max)`` pixels, ground truth of other sizes
+      and unmatched detections of other sizes ignored (COCO's rule for its
+      small/medium/large AP).
     - ``precision``, ``recall``, ``F1`` of the boxes (same IoU matching, all
       classes pooled) at ``score_thr``; ``best_F1`` and its threshold
       ``best_F1_thr``, with ``best_F1_precision`` and ``best_F1_recall``.
@@ -68,6 +77,10 @@ class DenseSIRSTMetric(BaseMetric):
         mask_metrics (bool): Compute the mask metrics. Defaults to False.
         mask_centroid_dist (float): The centroid distance (px, exclusive)
             of a mask component match. Defaults to 3 (BasicIRSTD's).
+        size_bins (dict[str, tuple[float, float]], optional): Names and
+            ``[min, max)`` pixel areas of the target sizes scored apart.
+            Defaults to :data:`SIZE_BINS` (``s``: below 9 px, ``m``: 9 to
+            24, ``l``: 25 and more); None or empty: none.
         collect_device (str): Device for gathering results across ranks,
             ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names, as
@@ -83,6 +96,8 @@ class DenseSIRSTMetric(BaseMetric):
                  centroid_dist: float = 3.,
                  mask_metrics: bool = False,
                  mask_centroid_dist: float = 3.,
+                 size_bins: Optional[Dict[str, Tuple[float,
+                                                     float]]] = SIZE_BINS,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -91,6 +106,7 @@ class DenseSIRSTMetric(BaseMetric):
         self.centroid_dist = centroid_dist
         self.mask_metrics = mask_metrics
         self.mask_centroid_dist = mask_centroid_dist
+        self.size_bins = OrderedDict(size_bins or {})
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Keep what the metrics need of each sample, as numpy arrays.
@@ -197,6 +213,37 @@ class DenseSIRSTMetric(BaseMetric):
         return metrics
 
     def _box_metrics(self, results: List[dict]) -> dict:
+        matches = self._match(results)
+        metrics = OrderedDict()
+        with_gt = [m for m in matches if m.num_gts > 0]
+        for key, mode in (('07', '11points'), ('12', 'area')):
+            metrics[f'mAP{key}'], metrics[f'recall{key}'] = _mean_ap(
+                with_gt, mode)
+
+        pooled = concat_matches(matches)
+        at_thr = prf1_at(pooled, self.score_thr)
+        best = best_f1(pooled)
+        metrics.update(
+            precision=at_thr.precision,
+            recall=at_thr.recall,
+            F1=at_thr.f1,
+            score_thr=at_thr.score_thr,
+            best_F1=best.f1,
+            best_F1_thr=best.score_thr,
+            best_F1_precision=best.precision,
+            best_F1_recall=best.recall)
+        for name, area_range in self.size_bins.items():
+            in_bin = self._match(results, area_range)
+            metrics[f'mAP07_{name}'], metrics[f'recall07_{name}'] = _mean_ap(
+                [m for m in in_bin if m.num_gts > 0], '11points')
+            metrics[f'num_gts_{name}'] = float(sum(m.num_gts for m in in_bin))
+        return metrics
+
+    def _match(self,
+               results: List[dict],
+               area_range: Optional[Tuple[float, float]] = None) -> list:
+        """The :class:`MatchedDetections` of each class, over ``results``,
+        of the targets within ``area_range`` (all if None)."""
         matches = []
         for label in range(len(self.dataset_meta['classes'])):
             dets = [
@@ -211,29 +258,9 @@ class DenseSIRSTMetric(BaseMetric):
                 for r in results
             ]
             matches.append(
-                match_detections(dets, gts, gts_ignore, self.iou_thr))
-
-        metrics = OrderedDict()
-        with_gt = [m for m in matches if m.num_gts > 0]
-        for key, mode in (('07', '11points'), ('12', 'area')):
-            aps, recalls = zip(*[voc_ap(m, mode) for m in with_gt]) \
-                if with_gt else ((0., ), (0., ))
-            metrics[f'mAP{key}'] = float(np.mean(aps))
-            metrics[f'recall{key}'] = float(np.mean(recalls))
-
-        pooled = concat_matches(matches)
-        at_thr = prf1_at(pooled, self.score_thr)
-        best = best_f1(pooled)
-        metrics.update(
-            precision=at_thr.precision,
-            recall=at_thr.recall,
-            F1=at_thr.f1,
-            score_thr=at_thr.score_thr,
-            best_F1=best.f1,
-            best_F1_thr=best.score_thr,
-            best_F1_precision=best.precision,
-            best_F1_recall=best.recall)
-        return metrics
+                match_detections(dets, gts, gts_ignore, self.iou_thr,
+                                 area_range))
+        return matches
 
     def _target_metrics(self, results: List[dict]) -> dict:
         per_image = [
@@ -303,3 +330,20 @@ class DenseSIRSTMetric(BaseMetric):
         rule = '-' * (width + 12)
         lines = [rule] + [f'{key:<{width}}  {value:>8}' for key, value in rows]
         return '\n'.join(lines + [rule])
+
+
+def _mean_ap(matches: List[MatchedDetections], mode: str) -> tuple:
+    """Mean VOC AP and recall over the classes of ``matches`` (0 if none).
+
+    Args:
+        matches (list[MatchedDetections]): One entry per class with ground
+            truth.
+        mode (str): ``'11points'`` or ``'area'``.
+
+    Returns:
+        tuple[float, float]: The mean AP and the mean recall.
+    """
+    if not matches:
+        return 0., 0.
+    aps, recalls = zip(*[voc_ap(m, mode) for m in matches])
+    return float(np.mean(aps)), float(np.mean(recalls))
