@@ -3,9 +3,8 @@
 # of a 2-core x86 CPU, checkpoints chosen on val_v2 and scored once on all
 # 256 test_v2 frames (docs/results.md). What differs from the demo it grows
 # from (configs/demo/bafenet-fullcov_r18_fpn_demo_densesirst.py):
-# - boxes loaded as the exact pixel boxes DenseSIRST's XMLs hold
-#   (box_convention='pixel', docs/dataset.md), so that mmdet's RandomFlip
-#   mirrors every target exactly, and the horizontal flip comes back;
+# - mmdet's horizontal flip, which mirrors the demo's exact pixel boxes
+#   exactly (docs/method.md, section 6);
 # - half of ResNet-18's channels, a 64-channel neck and head;
 # - a longer schedule, validated on val_v2 every val_interval epochs, the
 #   best mAP07 kept (save_best), the test split untouched until the end.
@@ -50,9 +49,7 @@ test_pipeline = [
 ]
 
 train_dataloader = dict(
-    dataset=dict(
-        dataset=dict(
-            dataset=dict(box_convention='pixel', pipeline=train_pipeline))))
+    dataset=dict(dataset=dict(dataset=dict(pipeline=train_pipeline))))
 # The demo validates nothing; here val_v2 is where checkpoints are chosen.
 val_dataloader = dict(
     _delete_=True,
@@ -68,9 +65,7 @@ val_dataloader = dict(
         box_convention='pixel',
         test_mode=True,
         pipeline=test_pipeline))
-test_dataloader = dict(
-    dataset=dict(
-        indices=None, box_convention='pixel', pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(indices=None, pipeline=test_pipeline))
 val_evaluator = dict(_delete_=True, type='DenseSIRSTMetric', score_thr=0.3, centroid_dist=3)
 test_evaluator = val_evaluator
 
