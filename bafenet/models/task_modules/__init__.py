@@ -1,0 +1,3 @@
+from .assigners import FCOSPointAssigner
+
+__all__ = ['FCOSPointAssigner']

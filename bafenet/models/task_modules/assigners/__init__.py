@@ -1,0 +1,3 @@
+from .fcos_point_assigner import FCOSPointAssigner
+
+__all__ = ['FCOSPointAssigner']
