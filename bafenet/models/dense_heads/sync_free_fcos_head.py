@@ -10,6 +10,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from bafenet.registry import MODELS, TASK_UTILS
+from ..task_modules import fpn_points
 
 
 @MODELS.register_module()
@@ -279,24 +280,13 @@ class SyncFreeFCOSHead(FCOSHead):
         """
         assert len(points) == len(self.regress_ranges)
         num_points = [center.size(0) for center in points]
-        # (P, 2) lower and upper regress range of every point; new_full
-        # instead of new_tensor: no host-to-device copy
-        concat_regress_ranges = torch.cat([
-            torch.stack([
-                level_points.new_full((n, ), float(low)),
-                level_points.new_full((n, ), float(high))
-            ], -1) for level_points, n, (low, high) in zip(
-                points, num_points, self.regress_ranges)
-        ])
-        concat_points = torch.cat(points, dim=0)
+        point_instances = fpn_points(points, self.strides,
+                                     self.regress_ranges)
 
         labels_list, bbox_targets_list = [], []
         for gt_instances in batch_gt_instances:
             labels, bbox_targets = self._get_targets_single(
-                gt_instances,
-                points=concat_points,
-                regress_ranges=concat_regress_ranges,
-                num_points_per_lvl=num_points)
+                gt_instances, point_instances)
             labels_list.append(labels.split(num_points, 0))
             bbox_targets_list.append(bbox_targets.split(num_points, 0))
 
@@ -312,38 +302,30 @@ class SyncFreeFCOSHead(FCOSHead):
         return concat_lvl_labels, concat_lvl_bbox_targets
 
     def _get_targets_single(
-            self, gt_instances: InstanceData, points: Tensor,
-            regress_ranges: Tensor,
-            num_points_per_lvl: List[int]) -> Tuple[Tensor, Tensor]:
+            self, gt_instances: InstanceData,
+            point_instances: InstanceData) -> Tuple[Tensor, Tensor]:
         """Labels and box targets of the points of one image, by the
         head's assigner.
 
         Args:
             gt_instances (InstanceData): ``bboxes`` (G, 4) x1, y1, x2, y2 and
                 ``labels`` (G,).
-            points (Tensor): (P, 2) point coordinates of all levels.
-            regress_ranges (Tensor): (P, 2) regress range of every point.
-            num_points_per_lvl (list[int]): P_l of each level.
+            point_instances (InstanceData): The points of all levels, as
+                :func:`~bafenet.models.task_modules.fpn_points` gives them
+                (``priors`` (P, 2), ``regress_ranges``, ``strides``).
 
         Returns:
             tuple[Tensor, Tensor]: Labels (P,) (``num_classes`` for
             background) and box targets (P, 4) (l, t, r, b) in pixels, to
             the assigned box (to box 0 for background, as mmdet's).
         """
-        num_points = points.size(0)
+        points = point_instances.priors
         gt_bboxes = gt_instances.bboxes
         if gt_bboxes.size(0) == 0:
-            return (gt_instances.labels.new_full((num_points, ),
+            return (gt_instances.labels.new_full((points.size(0), ),
                                                  self.num_classes),
-                    gt_bboxes.new_zeros((num_points, 4)))
-        strides = torch.cat([
-            points.new_full((n, ), float(stride))
-            for n, stride in zip(num_points_per_lvl, self.strides)
-        ])
-        assigned = self.assigner.assign(
-            InstanceData(
-                priors=points, regress_ranges=regress_ranges,
-                strides=strides), gt_instances)
+                    gt_bboxes.new_zeros((points.size(0), 4)))
+        assigned = self.assigner.assign(point_instances, gt_instances)
         labels = torch.where(assigned.gt_inds > 0, assigned.labels,
                              self.num_classes)
         box = gt_bboxes.gather(

@@ -28,7 +28,6 @@ import time
 
 import numpy as np
 import torch
-from assigner_coverage import assigned_gts, padded_shape
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes
 from mmengine.dataset import pseudo_collate
@@ -36,6 +35,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.structures import InstanceData, PixelData
 
 from bafenet.evaluation import DenseSIRSTMetric
+from bafenet.models.task_modules import (head_assignment, padded_shape,
+                                         positives_per_gt)
 from bafenet.registry import DATASETS, MODELS
 from bafenet.utils import load_config
 
@@ -163,14 +164,16 @@ def crop_to_targets(sample: dict, size: int, step: int = 8) -> dict:
 
 def coverage_of(head, samples) -> float:
     """Share of the boxes of ``samples`` with a positive location under the
-    head's own assignment (``assigner_coverage.assigned_gts``)."""
+    head's own assignment (``positives_per_gt``)."""
     covered = total = 0
     for sample in samples:
         boxes = sample['data_samples'].gt_instances.bboxes.tensor
         if not len(boxes):
             continue
         shape = padded_shape(sample['data_samples'].img_shape, 32)
-        covered += int(assigned_gts(head, shape, boxes).any(0).sum())
+        covered += int(
+            (positives_per_gt(*head_assignment(head), shape, boxes) > 0).any(
+                0).sum())
         total += len(boxes)
     return covered / max(total, 1)
 

@@ -1,3 +1,3 @@
-from .fcos_point_assigner import FCOSPointAssigner
+from .fcos_point_assigner import FCOSPointAssigner, fpn_points
 
-__all__ = ['FCOSPointAssigner']
+__all__ = ['FCOSPointAssigner', 'fpn_points']

@@ -1,6 +1,6 @@
 """FCOS's point assignment, with the options that give every box a
 positive (docs/method.md, section "Coverage")."""
-from typing import Optional
+from typing import List, Optional, Sequence
 
 import torch
 from mmdet.models.dense_heads.fcos_head import INF
@@ -9,6 +9,36 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from bafenet.registry import TASK_UTILS
+
+
+def fpn_points(points: List[Tensor], strides: Sequence[int],
+               regress_ranges: Sequence[Sequence[float]]) -> InstanceData:
+    """The points of all FPN levels as :class:`FCOSPointAssigner` takes
+    them.
+
+    Args:
+        points (list[Tensor]): Per level (P_l, 2) point coordinates.
+        strides (Sequence[int]): Per level, its stride.
+        regress_ranges (Sequence[Sequence[float]]): Per level, the range
+            (low, high) of the largest box distance it predicts.
+
+    Returns:
+        InstanceData: ``priors`` (P, 2), ``regress_ranges`` (P, 2) and
+        ``strides`` (P, ), the levels concatenated. The constants are made
+        with ``new_full`` (no host-to-device copy).
+    """
+    ranges = [
+        torch.stack([p.new_full((len(p), ), float(low)),
+                     p.new_full((len(p), ), float(high))], -1)
+        for p, (low, high) in zip(points, regress_ranges)
+    ]
+    return InstanceData(
+        priors=torch.cat(points),
+        regress_ranges=torch.cat(ranges),
+        strides=torch.cat([
+            p.new_full((len(p), ), float(stride))
+            for p, stride in zip(points, strides)
+        ]))
 
 
 @TASK_UTILS.register_module()
