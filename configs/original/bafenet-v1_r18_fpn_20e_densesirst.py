@@ -51,14 +51,10 @@ model = dict(
 # 102 tries per search, floored destination boxes, int-cropped patches,
 # saturated 1x1 patches, shrunk windows carried over to the next cluster.
 original_bag_cp = dict(
-    type='BAGCopyPaste',
+    type='OriginalBAGCopyPaste',
     max_num_pasted=99,
     min_window_size=10,
-    num_candidates=102,
-    legacy_box_rounding=True,
-    legacy_patch_crop=True,
-    legacy_single_pixel_blend=True,
-    legacy_window_carry_over=True)
+    num_candidates=102)
 train_dataloader = dict(
     dataset=dict(
         pipeline=[original_bag_cp,
