@@ -37,7 +37,7 @@ model = dict(
         in_channels=channels,
         feat_channels=channels,
         stacked_convs=2,
-        mlp_hidden_channels=channels,
+        exchange_cfg=dict(hidden_channels=channels),
         norm_cfg=dict(type='GN', num_groups=8, requires_grad=True),
         loss_bbox=dict(type='DIoULoss', loss_weight=1.0)),
     train_cfg=dict(

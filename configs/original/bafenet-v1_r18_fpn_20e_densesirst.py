@@ -34,11 +34,13 @@ model = dict(
     bbox_head=dict(
         type='BAFEHead',
         attention_mode='none',
-        exchange_mode='static',
-        exchange_ratio=0.5,
-        mlp_hidden_channels=64,
         exchange_cfg=dict(
-            type='CrossTaskExchange', mlp_form='scalar', mlp_init='pytorch'),
+            type='CrossTaskExchange',
+            ratio=0.5,
+            mode='static',
+            hidden_channels=64,
+            mlp_form='scalar',
+            mlp_init='pytorch'),
         loss_seg=dict(
             type='CrossEntropyLoss',
             use_sigmoid=True,

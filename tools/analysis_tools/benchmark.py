@@ -24,7 +24,7 @@ Modes:
   per-pixel Python implementation of the same algorithm, on the same real
   samples.
 - ``exchange``: the head's forward (inference, no gradient) with the
-  config's cross-task exchange and with ``exchange_ratio=0``, on FPN
+  config's cross-task exchange and with its ``ratio=0``, on FPN
   features of a 512x512 batch; the runs of both heads are interleaved.
 - ``onnx``: PyTorch CPU against ONNX Runtime CPU (several graph
   optimisation levels and thread counts) inference of the config's detector

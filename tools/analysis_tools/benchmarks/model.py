@@ -147,12 +147,14 @@ def time_models(built: dict, batch: dict, repeat: int, device: str) -> dict:
 def bench_exchange(args) -> dict:
     cfg = load_config(args.config, args.cfg_options)
     head_cfg = cfg.model.bbox_head
-    ratio = head_cfg.get('exchange_ratio')
+    ratio = head_cfg.get('exchange_cfg', {}).get('ratio')
     if head_cfg.type != 'BAFEHead' or not ratio:
         raise ValueError(f'{args.config}: needs a BAFEHead with an exchange')
     torch.manual_seed(0)
     heads = {
-        'p=0': MODELS.build(dict(head_cfg, exchange_ratio=0.0)).eval(),
+        'p=0': MODELS.build(
+            dict(head_cfg, exchange_cfg=dict(head_cfg.exchange_cfg,
+                                             ratio=0.0))).eval(),
         f'p={ratio}': MODELS.build(head_cfg).eval(),
     }
     height, width = args.shape
