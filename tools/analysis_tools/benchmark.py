@@ -70,16 +70,16 @@ import json
 
 import cv2
 import torch
-from benchmarks import (bench_bagcp, bench_ceiling, bench_channels_last,
-                        bench_end2end, bench_eval, bench_exchange, bench_model,
-                        bench_onnx, bench_pipeline, bench_profile,
-                        bench_realtime)
-from benchmarks.common import (DEFAULT_CONFIG, FULLCOV_NAMES, MODEL_CONFIGS,
-                               MODEL_NAMES)
-from benchmarks.realtime import VARIANTS as REALTIME_VARIANTS
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
+from bafenet.benchmarks import (bench_bagcp, bench_ceiling, bench_channels_last,
+                                bench_end2end, bench_eval, bench_exchange,
+                                bench_model, bench_onnx, bench_pipeline,
+                                bench_profile, bench_realtime)
+from bafenet.benchmarks.common import (DEFAULT_CONFIG, FULLCOV_NAMES,
+                                       MODEL_CONFIGS, MODEL_NAMES)
+from bafenet.benchmarks.realtime import VARIANTS as REALTIME_VARIANTS
 from bafenet.utils import register_all_modules
 
 

@@ -5,10 +5,9 @@ import time
 from typing import Dict
 
 import numpy as np
-from bagcp_reference import reference_bag_cp
-
 from bafenet.registry import DATASETS, TRANSFORMS
 from bafenet.utils import load_config
+from .bagcp_reference import reference_bag_cp
 from .common import summary, timed_runs
 
 def train_datasets(args) -> Dict[str, object]:
