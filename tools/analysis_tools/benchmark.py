@@ -30,11 +30,6 @@ Modes:
   optimisation levels and thread counts) inference of the config's detector
   (default BAFE-Net-R18) on one real image at ``--shape``, batch 1, runs
   interleaved; needs onnx and onnxruntime.
-- ``ceiling``: FCOS-R18 with the paper's assignment and FCOS-R18 and
-  BAFE-Net-R18 with full coverage, narrowed (``--width``) and trained from
-  random initialisation on the first ``--num-images`` (6) images of
-  ``--split`` for ``--iters`` steps, then evaluated on the same images:
-  coverage, recall and mAP07 (``benchmarks/ceiling.py``).
 - ``channels-last``: a training step and an inference of the config's
   detector with contiguous and with channels-last weights
   (``ChannelsLastHook``), same batch and initial weights, interleaved.
@@ -55,15 +50,16 @@ Modes:
     python tools/analysis_tools/benchmark.py eval --data-root DIR
     python tools/analysis_tools/benchmark.py end2end --data-root DIR
     python tools/analysis_tools/benchmark.py onnx --data-root DIR --repeat 20
-    python tools/analysis_tools/benchmark.py ceiling --data-root DIR
     python tools/analysis_tools/benchmark.py channels-last --data-root DIR
     python tools/analysis_tools/benchmark.py realtime --data-root DIR \
         --config CONFIG --checkpoint CKPT --frames 8 --repeat 3 [--map]
 
 Peak memory is the tensor memory a run adds at its peak: the CUDA
 allocator's peak on a GPU, the running sum of the allocations
-``torch.profiler`` records on a CPU. The modes live in ``benchmarks/``, one
-module per kind of work.
+``torch.profiler`` records on a CPU. The modes live in
+:mod:`bafenet.benchmarks`, one module per kind of work. Whether the recall
+ceiling of the assignment moves is a training experiment, not a benchmark:
+``recall_ceiling.py``.
 """
 import argparse
 import json
@@ -73,7 +69,7 @@ import torch
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
-from bafenet.benchmarks import (bench_bagcp, bench_ceiling, bench_channels_last,
+from bafenet.benchmarks import (bench_bagcp, bench_channels_last,
                                 bench_end2end, bench_eval, bench_exchange,
                                 bench_model, bench_onnx, bench_pipeline,
                                 bench_profile, bench_realtime)
@@ -89,7 +85,7 @@ def parse_args():
         'mode',
         choices=[
             'model', 'profile', 'pipeline', 'eval', 'end2end', 'bagcp',
-            'exchange', 'onnx', 'ceiling', 'channels-last', 'realtime'
+            'exchange', 'onnx', 'channels-last', 'realtime'
         ])
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument(
@@ -114,7 +110,7 @@ def parse_args():
         'ones with ResNet-18 only)')
     parser.add_argument(
         '--shape', type=int, nargs=2, default=[512, 512],
-        help='model, exchange, onnx, ceiling and channels-last mode input H W')
+        help='model, exchange, onnx and channels-last mode input H W')
     parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu',
         help='model mode device')
@@ -123,19 +119,7 @@ def parse_args():
         help='eval and end2end mode split')
     parser.add_argument(
         '--num-images', type=int,
-        help='eval and end2end mode: the first N images of the split; '
-        'ceiling mode: of --split (default 6)')
-    parser.add_argument(
-        '--iters', type=int, default=800, help='ceiling mode training steps')
-    parser.add_argument(
-        '--width', type=int, default=8,
-        help='ceiling mode ResNet-18 base channels (64 at full width)')
-    parser.add_argument(
-        '--lr', type=float, default=1e-3, help='ceiling mode AdamW lr')
-    parser.add_argument(
-        '--crop', type=int, default=128,
-        help='ceiling mode: cut each resized image to its window of this '
-        'side holding the most targets (0: whole images)')
+        help='eval and end2end mode: the first N images of the split')
     parser.add_argument(
         '--checkpoint',
         help='end2end and onnx mode checkpoint (default: the initial '
@@ -210,7 +194,6 @@ def main():
         bagcp=bench_bagcp,
         exchange=bench_exchange,
         onnx=bench_onnx,
-        ceiling=bench_ceiling,
         realtime=bench_realtime,
         **{'channels-last': bench_channels_last})[args.mode](args)
     if args.json:
