@@ -20,8 +20,9 @@ their ``step``: the epoch in epoch-based training, else the iteration.
 since the run started (the segments of a resumed run added up): the time
 stamps of the text log ``<timestamp>/<timestamp>.log`` beside each
 ``vis_data`` folder, whose ``(train)`` and final ``(val)`` lines are the
-records of ``scalars.json`` in the same order. ``cal_train_time`` prints the mean time per training
-iteration and, for epoch-based runs, the slowest and fastest epoch.
+records of ``scalars.json`` in the same order. ``cal_train_time`` prints
+the mean time per training iteration and, for epoch-based runs, the
+slowest and fastest epoch.
 """
 import argparse
 import glob

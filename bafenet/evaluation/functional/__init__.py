@@ -7,8 +7,8 @@ from .target_pd_fa import (TargetMatches, box_pixel_extents, box_union_area,
                            match_targets)
 
 __all__ = [
-    'MatchedDetections', 'box_area', 'match_detections', 'voc_ap', 'concat_matches',
-    'PRF1', 'prf1_at', 'best_f1', 'TargetMatches', 'match_targets',
+    'MatchedDetections', 'box_area', 'match_detections', 'voc_ap',
+    'concat_matches', 'PRF1', 'prf1_at', 'best_f1', 'TargetMatches', 'match_targets',
     'box_pixel_extents', 'box_union_area', 'MaskTargetMatches',
     'mask_components', 'match_mask_targets', 'boxes_to_mask'
 ]
