@@ -2,45 +2,80 @@
 BAG-CP against its per-pixel reference."""
 import copy
 import time
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
+
 from bafenet.registry import DATASETS, TRANSFORMS
 from bafenet.utils import load_config
 from .bagcp_reference import reference_bag_cp
 from .common import summary, timed_runs
 
-def train_datasets(args) -> Dict[str, object]:
-    """The config's training dataset, with its copy-paste stage and with
-    packing alone, over ``args.split``."""
-    cfg = load_config(args.config, args.cfg_options, args.data_root)
+
+def train_datasets(config: str,
+                   split: str,
+                   data_root: Optional[str] = None,
+                   cfg_options: Optional[dict] = None) -> Dict[str, object]:
+    """The config's training dataset over ``split``, with its copy-paste
+    stage and with packing alone.
+
+    Args:
+        config (str): A config whose training set is a
+            ``MultiImageMixDataset``.
+        split (str): The split file, relative to the data root.
+        data_root (str, optional): The data root; None: the config's.
+        cfg_options (dict, optional): Overrides of the config.
+
+    Returns:
+        dict: ``copy_paste`` and ``plain`` datasets.
+    """
+    cfg = load_config(config, cfg_options, data_root)
     mix_cfg = cfg.train_dataloader.dataset
     if mix_cfg.type != 'MultiImageMixDataset':
-        raise ValueError(f'{args.config}: expected a MultiImageMixDataset '
+        raise ValueError(f'{config}: expected a MultiImageMixDataset '
                          'training set')
     mix_cfg.dataset.times = 1
-    mix_cfg.dataset.dataset.ann_file = args.split
+    mix_cfg.dataset.dataset.ann_file = split
     plain_cfg = copy.deepcopy(mix_cfg)
     plain_cfg.pipeline = [dict(type='PackDetInputs')]
     return dict(
         copy_paste=DATASETS.build(mix_cfg), plain=DATASETS.build(plain_cfg))
 
 
-def bench_pipeline(args) -> dict:
-    datasets = train_datasets(args)
-    num = min(args.num_samples, len(datasets['plain']))
+def bench_pipeline(*,
+                   config: str,
+                   split: str,
+                   num_samples: int,
+                   repeat: int,
+                   data_root: Optional[str] = None,
+                   cfg_options: Optional[dict] = None) -> dict:
+    """The ``pipeline`` mode; prints its table.
+
+    Args:
+        config (str): The config file of the model (and data).
+        data_root (str, optional): The SIRSTdevkit folder; None: the config's.
+        cfg_options (dict, optional): Overrides of the config.
+        split (str): The split file, relative to the data root.
+        num_samples (int): Samples per timed run.
+        repeat (int): Timed runs.
+
+    Returns:
+        dict: The figures.
+    """
+    datasets = train_datasets(config, split, data_root, cfg_options)
+    num = min(num_samples, len(datasets['plain']))
 
     def iterate(dataset):
         return lambda: sum(1 for i in range(num) if dataset[i] is not None)
 
     figures = {
-        name: summary(timed_runs(iterate(dataset), args.repeat))
+        name: summary(timed_runs(iterate(dataset), repeat))
         for name, dataset in datasets.items()
     }
     plain, mixed = figures['plain']['median'], figures['copy_paste']['median']
     figures['copy_paste_share_of_sample_time'] = 1 - mixed / plain
-    print(f'Training pipeline, {num} samples of {args.split}, 1 worker, '
-          f'1 thread ({args.config})')
+    print(f'Training pipeline, {num} samples of {split}, 1 worker, '
+          f'1 thread ({config})')
     print(f'{"variant":<12}{"samples/s":>12}{"min":>10}{"max":>10}')
     for name in ('plain', 'copy_paste'):
         f = figures[name]
@@ -51,9 +86,29 @@ def bench_pipeline(args) -> dict:
     return figures
 
 
-def bench_bagcp(args) -> dict:
-    dataset = train_datasets(args)['plain'].dataset
-    num = min(args.num_samples, len(dataset))
+def bench_bagcp(*,
+                config: str,
+                split: str,
+                num_samples: int,
+                repeat: int,
+                data_root: Optional[str] = None,
+                cfg_options: Optional[dict] = None) -> dict:
+    """The ``bagcp`` mode; prints its table.
+
+    Args:
+        config (str): The config file of the model (and data).
+        data_root (str, optional): The SIRSTdevkit folder; None: the config's.
+        cfg_options (dict, optional): Overrides of the config.
+        split (str): The split file, relative to the data root.
+        num_samples (int): Samples per timed run.
+        repeat (int): Timed runs.
+
+    Returns:
+        dict: The figures.
+    """
+    dataset = train_datasets(config, split, data_root,
+                             cfg_options)['plain'].dataset
+    num = min(num_samples, len(dataset))
     rng = np.random.default_rng(0)
     pairs = []
     for i in range(num):
@@ -81,12 +136,12 @@ def bench_bagcp(args) -> dict:
     for name, run in (('BAGCopyPaste', ours), ('per-pixel reference',
                                                reference)):
         run()
-        seconds = [run() for _ in range(args.repeat)]
+        seconds = [run() for _ in range(repeat)]
         figures[name] = summary([1000 * s / num for s in seconds])
     speedup = (figures['per-pixel reference']['median'] /
                figures['BAGCopyPaste']['median'])
     figures['speedup'] = speedup
-    print(f'BAG-CP alone on {num} real samples of {args.split} after the '
+    print(f'BAG-CP alone on {num} real samples of {split} after the '
           'pipeline\'s resize and flip, 1 thread')
     print(f'{"implementation":<22}{"ms/sample":>10}{"min":>9}{"max":>9}')
     for name in ('BAGCopyPaste', 'per-pixel reference'):

@@ -244,8 +244,8 @@ def load_model_checkpoint(model: torch.nn.Module,
     """Load a checkpoint into ``model`` only if it covers the model.
 
     The file is read through mmengine's loaders (so local files go through
-    the safe loader of :mod:`bafenet.utils.checkpoint_loading`; URLs and ``open-mmlab://`` names work as
-    in mmengine), a ``module.`` prefix is stripped from its keys, and its
+    the safe loader of :mod:`bafenet.utils.checkpoint_loading`; URLs and
+    ``open-mmlab://`` names work as in mmengine), a ``module.`` prefix is stripped from its keys, and its
     weights are compared with the model's (:func:`covering_state_dict`).
     A model key the checkpoint lacks, a key whose shape differs, or a
     checkpoint key the model does not have all mean the checkpoint is of

@@ -62,6 +62,7 @@ ceiling of the assignment moves is a training experiment, not a benchmark:
 ``recall_ceiling.py``.
 """
 import argparse
+import inspect
 import json
 
 import cv2
@@ -154,7 +155,7 @@ def add_realtime_arguments(parser) -> None:
         '--variants', nargs='+', choices=REALTIME_VARIANTS,
         default=list(REALTIME_VARIANTS), help='the models timed')
     group.add_argument(
-        '--map', action='store_true',
+        '--map', action='store_true', dest='with_map',
         help='also mAP07 of PyTorch, ORT fp32 and ORT int8 on every frame '
         'of --test-split (slow)')
     group.add_argument(
@@ -185,7 +186,7 @@ def main():
     if args.mode in ('pipeline', 'bagcp'):  # data work is per worker
         torch.set_num_threads(1)
         cv2.setNumThreads(1)
-    figures = dict(
+    mode = dict(
         model=bench_model,
         profile=bench_profile,
         pipeline=bench_pipeline,
@@ -195,7 +196,11 @@ def main():
         exchange=bench_exchange,
         onnx=bench_onnx,
         realtime=bench_realtime,
-        **{'channels-last': bench_channels_last})[args.mode](args)
+        **{'channels-last': bench_channels_last})[args.mode]
+    figures = mode(**{
+        name: getattr(args, name)
+        for name in inspect.signature(mode).parameters
+    })
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(mode=args.mode, config=args.config, **figures), f,

@@ -15,10 +15,10 @@ there, so the paper assignment should stop near its coverage while full
 coverage should find almost every target.
 
 The images (the training dataset of the first config, with ``--split``
-and ``--data-root``) are resized to ``--shape`` (512x512, so targets have the size
-the detectors see in training) and, with ``--crop S``, each is cut to its
-S x S window holding the most whole targets (none cut), which divides the
-cost by (512 / S)^2 at the same target scale. Training and evaluation see
+and ``--data-root``) are resized to ``--shape`` (512x512, so targets have
+the size the detectors see in training) and, with ``--crop S``, each is cut
+to its S x S window holding the most whole targets (none cut), which
+divides the cost by (512 / S)^2 at the same target scale. Training and evaluation see
 the same samples, so the figures are in the network's coordinates.
 
 To fit a CPU, the networks are narrowed: ResNet-18 with ``--width`` base
