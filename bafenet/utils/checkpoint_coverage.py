@@ -12,9 +12,9 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseTTAModel, is_model_wrapper
-from mmengine.runner.checkpoint import _load_checkpoint
 
-from .checkpoint_loading import CheckpointError, checkpoint_state_dict
+from .checkpoint_loading import (CheckpointError, checkpoint_state_dict,
+                                 read_checkpoint)
 
 #: How many keys of each kind a coverage error names.
 _KEYS_SHOWN = 5
@@ -243,9 +243,9 @@ def load_model_checkpoint(model: torch.nn.Module,
                           logger=None) -> dict:
     """Load a checkpoint into ``model`` only if it covers the model.
 
-    The file is read through mmengine's loaders (so local files go through
-    the safe loader of :mod:`bafenet.utils.checkpoint_loading`; URLs and
-    ``open-mmlab://`` names work as in mmengine), a ``module.`` prefix is stripped from its keys, and its
+    The file is read by :func:`~bafenet.utils.checkpoint_loading.
+    read_checkpoint` (local files safely, URLs and ``open-mmlab://`` names
+    as in mmengine), a ``module.`` prefix is stripped from its keys, and its
     weights are compared with the model's (:func:`covering_state_dict`).
     A model key the checkpoint lacks, a key whose shape differs, or a
     checkpoint key the model does not have all mean the checkpoint is of
@@ -276,7 +276,7 @@ def load_model_checkpoint(model: torch.nn.Module,
             safely; the message names the file.
     """
     model = unwrapped(model)
-    checkpoint = _load_checkpoint(filename, map_location=map_location)
+    checkpoint = read_checkpoint(filename, map_location=map_location)
     state_dict = covering_state_dict(model, checkpoint, filename,
                                      allow_partial, logger)
     model.load_state_dict(state_dict, strict=False)

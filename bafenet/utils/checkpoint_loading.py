@@ -28,7 +28,7 @@ from typing import List, Mapping
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
 # numpy 2 moved ``numpy.core`` to ``numpy._core``; checkpoints written under
 # numpy 1 name the old module.
@@ -167,3 +167,21 @@ def install_safe_loading() -> None:
     Calling it again is harmless."""
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local)
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
+
+
+def read_checkpoint(filename: str, map_location=None) -> dict:
+    """A checkpoint file or URL, local files always through
+    :func:`load_checkpoint_file` (whether or not
+    :func:`install_safe_loading` has run), URLs and ``open-mmlab://`` names
+    through mmengine's loaders (``torch.load`` with its safe default).
+
+    Args:
+        filename (str): Checkpoint path or URL.
+        map_location (str | callable, optional): As for ``torch.load``.
+
+    Returns:
+        dict: The checkpoint.
+    """
+    if osp.isfile(osp.expanduser(filename)):
+        return load_checkpoint_file(filename, map_location)
+    return _load_checkpoint(filename, map_location=map_location)

@@ -8,10 +8,10 @@ import zipfile
 from typing import Optional, Tuple
 
 import torch
-from mmengine.runner.checkpoint import _load_checkpoint
 
 from .checkpoint_coverage import covering_state_dict, unwrapped
-from .checkpoint_loading import CheckpointError, load_checkpoint_file
+from .checkpoint_loading import (CheckpointError, load_checkpoint_file,
+                                 read_checkpoint)
 
 
 def check_checkpoint_complete(filename: str) -> None:
@@ -133,6 +133,6 @@ def check_resume_checkpoint(model: torch.nn.Module,
     Raises:
         CheckpointError: As :func:`load_model_checkpoint`.
     """
-    checkpoint = _load_checkpoint(filename, map_location='cpu')
+    checkpoint = read_checkpoint(filename, map_location='cpu')
     covering_state_dict(
         unwrapped(model), checkpoint, filename, allow_partial, logger)
