@@ -37,7 +37,8 @@ def bench_eval(*,
         dict: The figures.
     """
     dataset = sample_dataset(
-        config, test_split, num_images, data_root, cfg_options)
+        config, test_split, num_images, data_root=data_root,
+        cfg_options=cfg_options)
     samples = [dataset[i]['data_samples'] for i in range(len(dataset))]
     source = 'generated (jittered ground truth and false alarms)'
     attach_generated_predictions(samples, np.random.default_rng(0))

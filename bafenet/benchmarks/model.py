@@ -46,7 +46,8 @@ def bench_model(*,
     """
     height, width = shape
     dataset = sample_dataset(
-        config, split, num_images, (width, height), data_root, cfg_options)
+        config, split, num_images, (width, height), data_root=data_root,
+        cfg_options=cfg_options)
     batches = {
         bs: pseudo_collate([dataset[i] for i in range(bs)])
         for bs in batch_sizes
@@ -129,7 +130,8 @@ def bench_channels_last(*,
     same initial weights, runs interleaved."""
     height, width = shape
     dataset = sample_dataset(
-        config, split, num_images, (width, height), data_root, cfg_options)
+        config, split, num_images, (width, height), data_root=data_root,
+        cfg_options=cfg_options)
     batch = pseudo_collate([dataset[i] for i in range(batch_size)])
     built = {}
     for memory_format in (torch.contiguous_format, torch.channels_last):

@@ -55,8 +55,8 @@ def bench_onnx(*,
             allow_partial=allow_partial_checkpoint)
     model.eval()
     batch = pseudo_collate([
-        sample_dataset(config, split, 1, (width, height), data_root,
-                       cfg_options)[0]
+        sample_dataset(config, split, 1, (width, height),
+                       data_root=data_root, cfg_options=cfg_options)[0]
     ])
     with tempfile.TemporaryDirectory() as tmp:
         onnx_file = osp.join(tmp, 'model.onnx')

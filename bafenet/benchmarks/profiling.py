@@ -45,7 +45,8 @@ def bench_profile(*,
     """
     height, width = shape
     dataset = sample_dataset(
-        config, split, num_images, (width, height), data_root, cfg_options)
+        config, split, num_images, (width, height), data_root=data_root,
+        cfg_options=cfg_options)
     batch = pseudo_collate(
         [dataset[i] for i in range(max(batch_sizes))])
     model, optim_wrapper = build_for_benchmark(config, device,
