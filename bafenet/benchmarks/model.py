@@ -60,12 +60,12 @@ def bench_model(*,
     figures = {}
     for backbone in backbones:
         built = {}
-        for name, config in [
+        for name, model_config in [
                 *zip(MODEL_NAMES, MODEL_CONFIGS[backbone]),
                 *zip(FULLCOV_NAMES, FULLCOV_CONFIGS.get(backbone, []))
         ]:
             if name in models:
-                built[name] = build_for_benchmark(config, device,
+                built[name] = build_for_benchmark(model_config, device,
                                                   cfg_options)
         for bs, batch in batches.items():
             rows = time_models(built, batch, repeat, device)
