@@ -136,12 +136,11 @@ def bench_end2end(*,
         dict: The figures.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        checkpoint = checkpoint
-        if checkpoint is None:
-            model, _ = build_for_benchmark(config, 'cpu',
-                                           cfg_options)
-            checkpoint = osp.join(tmp, 'initial.pth')
-            torch.save(dict(state_dict=model.state_dict()), checkpoint)
+        weights = checkpoint
+        if weights is None:
+            model, _ = build_for_benchmark(config, 'cpu', cfg_options)
+            weights = osp.join(tmp, 'initial.pth')
+            torch.save(dict(state_dict=model.state_dict()), weights)
         options = [f'{key}={value}'
                    for key, value in (cfg_options or {}).items()]
         options.append(f'test_dataloader.dataset.ann_file={test_split}')
@@ -149,7 +148,7 @@ def bench_end2end(*,
             options.append(
                 f'test_dataloader.dataset.indices={num_images}')
         command = [
-            sys.executable, 'tools/test.py', config, checkpoint,
+            sys.executable, 'tools/test.py', config, weights,
             '--data-root', data_root, '--work-dir', tmp,
             '--cfg-options', *options
         ]
@@ -164,16 +163,16 @@ def bench_end2end(*,
         if not osp.isfile(osp.join(tmp, 'metrics.json')):
             raise RuntimeError('tools/test.py wrote no metrics.json')
     with open(osp.join(data_root, test_split)) as f:
-        num_images = len(f.read().split())
+        scored = len(f.read().split())
     if num_images:
-        num_images = min(num_images, num_images)
+        scored = min(scored, num_images)
     figures = dict(
         checkpoint=checkpoint or 'initial weights',
-        num_images=num_images,
+        num_images=scored,
         wall_s=summary(seconds))
     f = figures['wall_s']
-    print(f'tools/test.py {config} over {num_images} images of '
+    print(f'tools/test.py {config} over {scored} images of '
           f'{test_split} ({figures["checkpoint"]}), {repeat} runs')
     print(f'wall time: {f["median"]:.1f} s (min {f["min"]:.1f}, max '
-          f'{f["max"]:.1f}); {num_images / f["median"]:.2f} images/s')
+          f'{f["max"]:.1f}); {scored / f["median"]:.2f} images/s')
     return figures
