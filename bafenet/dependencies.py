@@ -12,7 +12,7 @@ Only the standard library may be used at module level here.
 
 #: Distributions the ``bafenet`` package imports, with the versions it
 #: supports. The floors of torch and numpy are those of safe checkpoint
-#: loading (``bafenet/utils/checkpoint.py``): it allow-lists numpy 2's
+#: loading (``bafenet/utils/checkpoint_loading.py``): it allow-lists numpy 2's
 #: ``numpy._core`` functions under their numpy 1 names too, which needs
 #: ``torch.serialization.add_safe_globals`` with ``(object, name)`` pairs
 #: (torch 2.6). mmdet 3.3 and mmsegmentation 1.2 refuse mmcv >= 2.2.

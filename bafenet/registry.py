@@ -62,7 +62,10 @@ METRICS = Registry(
     'metric', parent=MMDET_METRICS, locations=['bafenet.evaluation'])
 EVALUATOR = Registry('evaluator', parent=MMDET_EVALUATOR)
 
-TASK_UTILS = Registry('task util', parent=MMDET_TASK_UTILS)
+TASK_UTILS = Registry(
+    'task util',
+    parent=MMDET_TASK_UTILS,
+    locations=['bafenet.models.task_modules'])
 
 VISUALIZERS = Registry(
     'visualizer',

@@ -21,7 +21,7 @@ def tiny_bafenet_config(real_root,
         stacked_convs=2,
         norm_cfg=dict(type='GN', num_groups=8, requires_grad=True))
     if cfg.model.bbox_head.type == 'BAFEHead':
-        head['mlp_hidden_channels'] = 16
+        head['exchange_cfg'] = dict(hidden_channels=16)
     cfg.merge_from_dict(
         dict(model=dict(
             backbone=dict(init_cfg=None),

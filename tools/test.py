@@ -26,9 +26,9 @@ from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from bafenet.evaluation import (DumpSkyDetResults, test_split_file,
-                                write_metrics_report)
-from bafenet.models.test_time import add_tile_arguments, tiled_test_config
+from bafenet.apis.cli import (add_tile_arguments, test_split_file,
+                              tiled_test_config, write_metrics_report)
+from bafenet.evaluation import DumpSkyDetResults
 from bafenet.utils import (load_model_checkpoint, load_tool_config,
                            register_all_modules, setup_cpu_distributed)
 

@@ -16,10 +16,9 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from bafenet.utils import (load_tool_config, register_all_modules,
+from bafenet.utils import (check_resume_checkpoint, find_resumable_checkpoint,
+                           load_tool_config, register_all_modules,
                            setup_cpu_distributed)
-from bafenet.utils.checkpoint import (check_resume_checkpoint,
-                                      find_resumable_checkpoint)
 
 
 def parse_args():

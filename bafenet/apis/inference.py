@@ -40,7 +40,7 @@ def init_detector(config: Union[str, Path, Config],
     """Build a detector from a config and load a checkpoint into it.
 
     The checkpoint is loaded with ``torch.load(weights_only=True)`` and the
-    allow-list of :mod:`bafenet.utils.checkpoint` (a file that carries any
+    allow-list of :mod:`bafenet.utils.checkpoint_loading` (a file that carries any
     other pickled object is refused, never executed), and must cover the
     model (:func:`bafenet.utils.load_model_checkpoint`).
 

@@ -14,8 +14,9 @@ from mmengine.dataset import Compose
 from mmengine.infer.infer import InputsType, ModelType
 from torch import nn
 
-from bafenet.models.test_time import DEFAULT_OVERLAP, tiled_test_config
+from bafenet.models.test_time import DEFAULT_OVERLAP
 from bafenet.utils import find_config, register_all_modules
+from .cli import tiled_test_config
 from .inference import init_detector
 from .inference_pipeline import inference_pipeline_cfg
 from .input_scale import warn_on_input_scale

@@ -1,11 +1,12 @@
 """The DenseSIRST dataset: VOC-style boxes plus per-pixel sky maps."""
 import logging
-from typing import Any, List
+from typing import Any, List, Optional
 
 from mmdet.datasets import BaseDetDataset
 from mmengine.logging import print_log
 
 from bafenet.registry import DATASETS
+from .layout import DENSESIRST_LAYOUT
 from .target_mask import DEFAULT_MASK_THRESHOLD
 from .validation import DatasetError, DenseSIRSTValidator, SampleLoadError
 
@@ -14,16 +15,19 @@ from .validation import DatasetError, DenseSIRSTValidator, SampleLoadError
 class DenseSIRSTDataset(BaseDetDataset):
     """DenseSIRST (and any dataset in its ``SIRSTdevkit`` layout).
 
-    Layout under ``data_root`` (folder names and suffixes are arguments)::
+    Layout under ``data_root`` (:data:`~bafenet.datasets.layout.
+    DENSESIRST_LAYOUT`, the ``LAYOUT`` of the class; folder names and
+    suffixes are arguments)::
 
-        Splits/<split>.txt              one image id per line (``ann_file``)
-        PNGImages/<id>.png              the infrared image
-        SIRST/BBox/<id>.xml             VOC boxes, class ``Target``
-        SkySeg/PaletteMask/<id>.png     palette sky map: 0 others, 1 sky
+        Splits/<split>.txt                  one image id per line
+        PNGImages/<id>.png                  the infrared image
+        SIRST/BBox/<id>.xml                 VOC boxes, class ``Target``
+        SkySeg/PaletteMask/<id>.png         palette sky map: 0 others, 1 sky
+        SIRST/BinaryMask/<id>_pixels0.png   binary target mask
 
-    A ``mask`` folder in ``data_prefix`` (DenseSIRST's own is
-    ``SIRST/BinaryMask`` with ``mask_suffix='_pixels0.png'``) adds each
-    image's binary target mask (``mask_path``), for the mask metrics of
+    A ``mask`` folder in ``data_prefix`` (``target_masks=True`` adds the
+    layout's) adds each image's binary target mask (``mask_path``), for the
+    mask metrics of
     :class:`~bafenet.evaluation.DenseSIRSTMetric`; with
     ``boxes_from='mask'`` the boxes are the mask's 8-connected components
     instead of the XML's (see :class:`MaskSIRSTDataset` for datasets that
@@ -49,14 +53,16 @@ class DenseSIRSTDataset(BaseDetDataset):
 
     Args:
         ann_file (str): The split file, relative to ``data_root``.
-        data_prefix (dict): Folders relative to ``data_root``: ``img``
-            (images), ``ann`` (box XMLs), ``seg`` (sky maps; leave it out
-            for a dataset without any) and, optionally, ``mask`` (binary
-            target masks).
-        img_suffix (str): Image file suffix. Defaults to ``'.png'``.
-        ann_suffix (str): Box annotation suffix. Defaults to ``'.xml'``.
-        seg_suffix (str): Sky map suffix. Defaults to ``'.png'``.
-        mask_suffix (str): Target mask suffix. Defaults to ``'.png'``.
+        data_prefix (dict, optional): Folders relative to ``data_root``:
+            ``img`` (images), ``ann`` (box XMLs), ``seg`` (sky maps; leave
+            it out for a dataset without any) and, optionally, ``mask``
+            (binary target masks). Defaults to the layout's
+            (``DEFAULT_FOLDERS``).
+        target_masks (bool): Add the layout's target mask folder to
+            ``data_prefix`` when it has none. Defaults to False.
+        img_suffix, ann_suffix, seg_suffix, mask_suffix (str, optional):
+            What follows the image id in the names of the images, box XMLs,
+            sky maps and target masks. Default to the layout's.
         boxes_from (str): ``'xml'`` or ``'mask'`` (one box per 8-connected
             component of the target mask: its first and last pixel column
             and row, 0-based inclusive). Defaults to ``'xml'``.
@@ -81,6 +87,11 @@ class DenseSIRSTDataset(BaseDetDataset):
             is not strictly 0/255 or 0/1 (the field's 128). Defaults to 128.
     """
 
+    #: Where the files are (folders and suffixes).
+    LAYOUT = DENSESIRST_LAYOUT
+    #: The ``data_prefix`` keys of the default folders.
+    DEFAULT_FOLDERS = ('img', 'ann', 'seg')
+
     METAINFO = {
         'classes': ('Target', ),
         'palette': [(0, 255, 0)],
@@ -90,23 +101,27 @@ class DenseSIRSTDataset(BaseDetDataset):
 
     def __init__(self,
                  *args,
-                 data_prefix: dict = dict(
-                     img='PNGImages', ann='SIRST/BBox',
-                     seg='SkySeg/PaletteMask'),
-                 img_suffix: str = '.png',
-                 ann_suffix: str = '.xml',
-                 seg_suffix: str = '.png',
-                 mask_suffix: str = '.png',
+                 data_prefix: Optional[dict] = None,
+                 target_masks: bool = False,
+                 img_suffix: Optional[str] = None,
+                 ann_suffix: Optional[str] = None,
+                 seg_suffix: Optional[str] = None,
+                 mask_suffix: Optional[str] = None,
                  boxes_from: str = 'xml',
                  allow_missing_seg: bool = False,
                  check_images: bool = True,
                  box_convention: str = 'voc',
                  mask_threshold: int = DEFAULT_MASK_THRESHOLD,
                  **kwargs):
-        self.img_suffix = img_suffix
-        self.ann_suffix = ann_suffix
-        self.seg_suffix = seg_suffix
-        self.mask_suffix = mask_suffix
+        suffixes = self.LAYOUT.suffixes
+        self.img_suffix = img_suffix or suffixes['img']
+        self.ann_suffix = ann_suffix or suffixes['ann']
+        self.seg_suffix = seg_suffix or suffixes['seg']
+        self.mask_suffix = mask_suffix or suffixes['mask']
+        if data_prefix is None:
+            data_prefix = self.LAYOUT.data_prefix(*self.DEFAULT_FOLDERS)
+        if target_masks and 'mask' not in data_prefix:
+            data_prefix = dict(data_prefix, **self.LAYOUT.data_prefix('mask'))
         self.boxes_from = boxes_from
         self.allow_missing_seg = allow_missing_seg
         self.check_images = check_images

@@ -1,6 +1,7 @@
 """Infrared small-target datasets annotated with binary target masks."""
 from bafenet.registry import DATASETS
 from .densesirst import DenseSIRSTDataset
+from .layout import MASK_SIRST_LAYOUT
 
 
 @DATASETS.register_module()
@@ -8,8 +9,10 @@ class MaskSIRSTDataset(DenseSIRSTDataset):
     """A dataset of images and binary target masks, boxes derived from the
     masks: NUAA-SIRST, NUDT-SIRST, IRSTD-1k, SIRST-V2 and the like.
 
-    Default layout under ``data_root`` (BasicIRSTD's; folder names, suffixes
-    and the split file are arguments, see ``configs/_base_/datasets/``)::
+    Default layout under ``data_root`` (BasicIRSTD's,
+    :data:`~bafenet.datasets.layout.MASK_SIRST_LAYOUT`; folder names,
+    suffixes and the split file are arguments, see
+    ``configs/_base_/datasets/``)::
 
         img_idx/<split>.txt     one image id per line (``ann_file``)
         images/<id>.png         the infrared image
@@ -42,17 +45,17 @@ class MaskSIRSTDataset(DenseSIRSTDataset):
     :class:`~bafenet.datasets.DatasetError` naming the file.
 
     Args:
-        data_prefix (dict): Folders relative to ``data_root``: ``img``,
-            ``mask`` and optionally ``seg``. Defaults to
-            ``dict(img='images', mask='masks')``.
+        data_prefix (dict, optional): Folders relative to ``data_root``:
+            ``img``, ``mask`` and optionally ``seg``. Defaults to the
+            layout's, ``dict(img='images', mask='masks')``.
         **kwargs: Arguments of :class:`DenseSIRSTDataset` (``ann_file``,
             ``img_suffix``, ``mask_suffix``, ``seg_suffix``,
             ``allow_missing_seg``, ...); ``boxes_from`` is ``'mask'``.
     """
 
-    def __init__(self,
-                 *args,
-                 data_prefix: dict = dict(img='images', mask='masks'),
-                 **kwargs):
+    LAYOUT = MASK_SIRST_LAYOUT
+    DEFAULT_FOLDERS = ('img', 'mask')
+
+    def __init__(self, *args, **kwargs):
         kwargs.setdefault('boxes_from', 'mask')
-        super().__init__(*args, data_prefix=data_prefix, **kwargs)
+        super().__init__(*args, **kwargs)

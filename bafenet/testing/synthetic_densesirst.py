@@ -20,6 +20,11 @@ from typing import Dict, List, Tuple
 import numpy as np
 from PIL import Image
 
+from bafenet.datasets.layout import DENSESIRST_LAYOUT
+
+#: The folders DenseSIRST releases beside those of its layout.
+RELEASED_EXTRA_FOLDERS = ('SIRST/PaletteMask', 'SIRST/Point_label',
+                          'SkySeg/BinaryMask')
 #: Palettes of the real dataset's palette PNGs.
 TARGET_PALETTE = [0, 0, 0, 255, 0, 0]
 SKY_PALETTE = [0, 0, 0, 128, 0, 0]
@@ -182,26 +187,33 @@ def save_palette(path: str, indices: np.ndarray, palette: List[int],
     img.save(path, bits=bits)
 
 
+def layout_path(root: str, kind: str, img_id: str) -> str:
+    """Where a DenseSIRST-layout dataset keeps the ``kind`` file (``img``,
+    ``ann``, ``seg``, ``mask``) of ``img_id``."""
+    return osp.join(root, DENSESIRST_LAYOUT.folders[kind],
+                    img_id + DENSESIRST_LAYOUT.suffixes[kind])
+
+
 def write_sample(root: str, img_id: str, image: np.ndarray, sky: np.ndarray,
                  boxes: List[List[int]], targets: np.ndarray) -> None:
-    """Write one sample's image and all its annotation files."""
+    """Write one sample's image and all its annotation files: those of the
+    layout the datasets read, and the other folders DenseSIRST releases."""
     height, width = sky.shape
-    Image.fromarray(image).save(osp.join(root, 'PNGImages', img_id + '.png'))
-    with open(osp.join(root, 'SIRST/BBox', img_id + '.xml'), 'w') as f:
+    Image.fromarray(image).save(layout_path(root, 'img', img_id))
+    with open(layout_path(root, 'ann', img_id), 'w') as f:
         f.write(voc_xml(img_id, width, height, boxes))
-    for folder, mask in (('SIRST', targets), ('SkySeg', sky)):
-        Image.fromarray(mask.astype(np.uint8) * 255).save(
-            osp.join(root, folder, 'BinaryMask', img_id + '_pixels0.png'))
+    for mask_path, mask in ((layout_path(root, 'mask', img_id), targets),
+                            (osp.join(root, 'SkySeg/BinaryMask',
+                                      img_id + '_pixels0.png'), sky)):
+        Image.fromarray(mask.astype(np.uint8) * 255).save(mask_path)
         box = [union_box(mask)] if mask.any() else []
-        with open(osp.join(root, folder, 'BinaryMask', img_id + '.xml'),
+        with open(osp.join(osp.dirname(mask_path), img_id + '.xml'),
                   'w') as f:
             f.write(voc_xml(img_id + '.png', width, height, box, depth=3))
     save_palette(
         osp.join(root, 'SIRST/PaletteMask', img_id + '.png'), targets,
         TARGET_PALETTE, bits=1)
-    save_palette(
-        osp.join(root, 'SkySeg/PaletteMask', img_id + '.png'), sky,
-        SKY_PALETTE)
+    save_palette(layout_path(root, 'seg', img_id), sky, SKY_PALETTE)
     with open(osp.join(root, 'SIRST/Point_label', img_id + '_pixels0.txt'),
               'w') as f:
         f.write('\n'.join(f'{(x1 + x2) // 2} {(y1 + y2) // 2}'
@@ -239,9 +251,8 @@ def generate_synthetic_densesirst(out_root: str,
     """
     if num_images < 8:
         raise ValueError(f'num_images must be at least 8, got {num_images}')
-    for folder in ('PNGImages', 'SIRST/BBox', 'SIRST/BinaryMask',
-                   'SIRST/PaletteMask', 'SIRST/Point_label',
-                   'SkySeg/BinaryMask', 'SkySeg/PaletteMask', 'Splits'):
+    for folder in (*DENSESIRST_LAYOUT.folders.values(),
+                   DENSESIRST_LAYOUT.split_dir, *RELEASED_EXTRA_FOLDERS):
         os.makedirs(osp.join(out_root, folder), exist_ok=True)
     rng = np.random.default_rng(seed)
     ids = []
@@ -258,7 +269,9 @@ def generate_synthetic_densesirst(out_root: str,
     splits = make_splits(ids)
     for name, split_ids in splits.items():
         # like the real split files: no final newline
-        with open(osp.join(out_root, 'Splits', name + '.txt'), 'w') as f:
+        split_file = osp.join(out_root, DENSESIRST_LAYOUT.split_dir,
+                              name + '.txt')
+        with open(split_file, 'w') as f:
             f.write('\n'.join(split_ids))
     with open(osp.join(out_root, 'synthetic.json'), 'w') as f:
         json.dump(synthetic_record(num_images, seed), f)

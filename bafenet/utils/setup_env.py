@@ -4,12 +4,18 @@ import warnings
 
 from mmengine import DefaultScope
 
+from bafenet.registry import (DATASETS, HOOKS, METRICS, MODELS, OPTIMIZERS,
+                              TASK_UTILS, TRANSFORMS, VISUALIZERS)
+from .checkpoint_loading import install_safe_loading
+
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Register bafenet and mmdet modules into their registries.
+    """Register bafenet and mmdet modules into their registries, and install
+    safe checkpoint loading.
 
-    Importing :mod:`bafenet.utils` has already installed the safe checkpoint
-    loader and its allow-list (see :mod:`bafenet.utils.checkpoint`).
+    bafenet's modules are imported from the ``locations`` that its
+    registries declare (:mod:`bafenet.registry`), mmengine's own mechanism,
+    so this bottom-layer module names no layer above it.
 
     Args:
         init_default_scope (bool): Whether to set the default scope to
@@ -18,12 +24,10 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     """
     import mmdet.utils
 
-    import bafenet.datasets  # noqa: F401
-    import bafenet.engine  # noqa: F401
-    import bafenet.evaluation  # noqa: F401
-    import bafenet.models  # noqa: F401
-    import bafenet.visualization  # noqa: F401
-
+    install_safe_loading()
+    for located in (DATASETS, TRANSFORMS, HOOKS, OPTIMIZERS, MODELS,
+                    TASK_UTILS, METRICS, VISUALIZERS):
+        located.import_from_location()
     mmdet.utils.register_all_modules(init_default_scope=False)
 
     if not init_default_scope:

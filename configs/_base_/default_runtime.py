@@ -3,7 +3,7 @@ default_scope = 'bafenet'
 # allow-list of what mmengine checkpoints hold) for every tool that reads a
 # config, mmdet's and mim's included, not only bafenet's own.
 custom_imports = dict(
-    imports=['bafenet.utils.checkpoint'], allow_failed_imports=False)
+    imports=['bafenet.utils.safe_loading'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -9,9 +9,12 @@ model = dict(
     bbox_head=dict(
         strides=[4, 8, 16, 32],
         regress_ranges=((-1, 32), (32, 64), (64, 128), (128, 256)),
-        fallback_points=1,
-        fallback_rounds=4,
         box_encoding='offset_size',
         centerness_type='gaussian',
         loss_bbox=dict(type='GIoULoss', loss_weight=1.0),
-        sky_level=0))
+        sky_level=0),
+    # the FCOS rule, then every box still without a positive takes its
+    # nearest free point (bafenet.models.task_modules.FCOSPointAssigner)
+    train_cfg=dict(
+        assigner=dict(
+            type='FCOSPointAssigner', fallback_points=1, fallback_rounds=4)))

@@ -12,10 +12,12 @@ _base_ = '../fcos_seg/fcos-seg_r18_fpn_20e_densesirst.py'
 model = dict(
     bbox_head=dict(
         type='BAFEHead',
-        exchange_ratio=0.5,
-        exchange_mode='dynamic',
-        mlp_hidden_channels=64,
-        learn_scores=True))
+        exchange_cfg=dict(
+            type='CrossTaskExchange',
+            ratio=0.5,
+            mode='dynamic',
+            hidden_channels=64,
+            learn_scores=True)))
 
 # BAG-CP: targets of a second sample pasted into the sky, in clusters. The
 # sources come from the last 64 samples each worker loaded, which spares the

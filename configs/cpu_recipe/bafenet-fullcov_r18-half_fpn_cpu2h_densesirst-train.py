@@ -17,7 +17,7 @@ model = dict(
     bbox_head=dict(
         in_channels=channels,
         feat_channels=channels,
-        mlp_hidden_channels=channels,
+        exchange_cfg=dict(hidden_channels=channels),
         norm_cfg=dict(type='GN', num_groups=16, requires_grad=True)))
 
 crop_size = (128, 128)

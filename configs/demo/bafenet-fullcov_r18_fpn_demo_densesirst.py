@@ -38,12 +38,14 @@ model = dict(
         in_channels=channels,
         feat_channels=channels,
         stacked_convs=2,
-        mlp_hidden_channels=channels,
+        exchange_cfg=dict(hidden_channels=channels),
         norm_cfg=dict(type='GN', num_groups=8, requires_grad=True),
-        center_sampling=True,
-        center_sample_radius=1.0,
-        center_sampling_clip=False,
-        loss_bbox=dict(type='DIoULoss', loss_weight=1.0)))
+        loss_bbox=dict(type='DIoULoss', loss_weight=1.0)),
+    train_cfg=dict(
+        assigner=dict(
+            center_sampling=True,
+            center_sample_radius=1.0,
+            center_sampling_clip=False)))
 
 crop_size = (128, 128)
 train_pipeline = [

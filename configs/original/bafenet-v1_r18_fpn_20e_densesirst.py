@@ -34,11 +34,13 @@ model = dict(
     bbox_head=dict(
         type='BAFEHead',
         attention_mode='none',
-        exchange_mode='static',
-        exchange_ratio=0.5,
-        mlp_hidden_channels=64,
         exchange_cfg=dict(
-            type='CrossTaskExchange', mlp_form='scalar', mlp_init='pytorch'),
+            type='CrossTaskExchange',
+            ratio=0.5,
+            mode='static',
+            hidden_channels=64,
+            mlp_form='scalar',
+            mlp_init='pytorch'),
         loss_seg=dict(
             type='CrossEntropyLoss',
             use_sigmoid=True,
@@ -51,14 +53,10 @@ model = dict(
 # 102 tries per search, floored destination boxes, int-cropped patches,
 # saturated 1x1 patches, shrunk windows carried over to the next cluster.
 original_bag_cp = dict(
-    type='BAGCopyPaste',
+    type='OriginalBAGCopyPaste',
     max_num_pasted=99,
     min_window_size=10,
-    num_candidates=102,
-    legacy_box_rounding=True,
-    legacy_patch_crop=True,
-    legacy_single_pixel_blend=True,
-    legacy_window_carry_over=True)
+    num_candidates=102)
 train_dataloader = dict(
     dataset=dict(
         pipeline=[original_bag_cp,

@@ -29,6 +29,5 @@ model = dict(
     neck=dict(in_channels=[256, 512, 1024, 2048]),
     bbox_head=dict(
         attention_mode='replace',
-        exchange_mode='dynamic',
-        learn_scores=False,
-        exchange_cfg=dict(mlp_form='vector')))
+        exchange_cfg=dict(
+            mode='dynamic', learn_scores=False, mlp_form='vector')))

@@ -14,7 +14,7 @@ from mmengine.config import Config
 from bafenet.apis import SkyDetInferencer, inference_detector, init_detector
 from bafenet.apis.inference_pipeline import (inference_pipeline_cfg,
                                              loads_annotations)
-from bafenet.models.test_time import tiled_test_config
+from bafenet.apis.cli import tiled_test_config
 from tests.conftest import REPO_ROOT
 from tests.tiny_configs import tiny_bafenet_config
 

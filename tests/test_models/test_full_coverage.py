@@ -1,7 +1,7 @@
-"""Full-coverage options of SyncFreeFCOSHead: the fallback to the nearest
-free points, the unclipped centre region, the offset/size box encoding and
-the Gaussian centerness, on hand-built boxes; and a training step with them
-that still never syncs the device."""
+"""Full coverage: the options of FCOSPointAssigner (the fallback to the
+nearest free points, the unclipped centre region) with the offset/size box
+encoding and the Gaussian centerness of SyncFreeFCOSHead, on hand-built
+boxes; and a training step with them that still never syncs the device."""
 import pytest
 import torch
 from mmdet.structures import DetDataSample
@@ -37,8 +37,23 @@ RADIUS = dict(
     **OUTSIDE)
 
 
+#: The options that belong to the head's assigner.
+ASSIGNER_KEYS = ('center_sampling', 'center_sample_radius',
+                 'center_sampling_clip', 'fallback_points', 'fallback_rounds')
+
+
 def build_head(**options):
-    return MODELS.build(dict(HEAD, **options))
+    """The head with ``options``, the assigner's given to its assigner."""
+    assigner = {
+        key: options.pop(key)
+        for key in ASSIGNER_KEYS if key in options
+    }
+    return MODELS.build(
+        dict(
+            HEAD,
+            train_cfg=dict(
+                assigner=dict(type='FCOSPointAssigner', **assigner)),
+            **options))
 
 
 def assign(head, boxes):

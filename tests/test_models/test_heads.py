@@ -110,7 +110,7 @@ def test_sky_loss_ignores_the_ignore_index():
 
 
 def test_zero_ratio_head_has_no_exchange_layers():
-    head = build_head('BAFEHead', exchange_ratio=0.0)
+    head = build_head('BAFEHead', exchange_cfg=dict(ratio=0.0))
     assert len(list(head.exchange.parameters())) == 0
     cls, seg = torch.randn(2, 32, 4, 4), torch.randn(2, 32, 4, 4)
     out_seg, out_cls = head.exchange(seg, cls)
@@ -118,7 +118,8 @@ def test_zero_ratio_head_has_no_exchange_layers():
 
 
 def test_every_parameter_is_used():
-    for kwargs in ({}, dict(exchange_mode='static'), dict(exchange_ratio=0)):
+    for kwargs in ({}, dict(exchange_cfg=dict(mode='static')),
+                   dict(exchange_cfg=dict(ratio=0))):
         head = build_head('BAFEHead', **kwargs)
         sum(v.sum() for v in head.loss(features(2), samples(2)).values()
             ).backward()
@@ -128,7 +129,8 @@ def test_every_parameter_is_used():
 
 @pytest.mark.parametrize('learn_scores', [True, False])
 def test_gradients_reach_every_part(learn_scores):
-    head = build_head('BAFEHead', learn_scores=learn_scores)
+    head = build_head('BAFEHead',
+                      exchange_cfg=dict(learn_scores=learn_scores))
     losses = head.loss(features(2), samples(2))
     sum(losses.values()).backward()
 

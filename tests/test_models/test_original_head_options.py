@@ -11,9 +11,11 @@ from tests.test_models.test_heads import build_head, features, samples
 
 V1 = dict(
     attention_mode='none',
-    exchange_mode='static',
     exchange_cfg=dict(
-        type='CrossTaskExchange', mlp_form='scalar', mlp_init='pytorch'))
+        type='CrossTaskExchange',
+        mode='static',
+        mlp_form='scalar',
+        mlp_init='pytorch'))
 
 
 def test_scalar_mlp_has_193_parameters():
@@ -125,9 +127,8 @@ def test_layers_build_from_the_registry():
 def test_bad_options_are_refused():
     with pytest.raises(ValueError, match='attention_mode'):
         build_head('BAFEHead', attention_mode='add')
-    with pytest.raises(ValueError, match='exchange_cfg sets'):
-        build_head(
-            'BAFEHead', exchange_cfg=dict(type='CrossTaskExchange', ratio=1))
+    with pytest.raises(ValueError, match='exchange ratio'):
+        build_head('BAFEHead', exchange_cfg=dict(ratio=1.5))
     with pytest.raises(ValueError, match='mlp_form'):
         CrossTaskExchange(8, mlp_form='matrix')
     with pytest.raises(ValueError, match='mlp_init'):

@@ -10,7 +10,8 @@ import torch
 from mmdet.structures.bbox import bbox_overlaps
 
 from bafenet.apis import SkyDetInferencer, inference_detector, init_detector
-from bafenet.models.test_time import TiledDetector, tiled_test_config
+from bafenet.apis.cli import tiled_test_config
+from bafenet.models.test_time import TiledDetector
 from bafenet.models.test_time.tiled_detector import owned_spans, tile_starts
 from tests.tiny_configs import tiny_bafenet_config
 

@@ -1,5 +1,6 @@
-"""assigner_coverage.py: the head's own assignment on a drawn case, a clear
-error for other heads, and the FCOS ceiling on real DenseSIRST images."""
+"""assigner_coverage.py and the package's positives_per_gt: the head's own
+assigner on a drawn case, a clear error for other heads, and the FCOS
+ceiling on real DenseSIRST images."""
 import importlib.util
 import json
 
@@ -7,6 +8,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from bafenet.models.task_modules import positives_per_gt
 from tests.conftest import REPO_ROOT
 from tests.test_tools.test_train_test import run_tool
 
@@ -25,7 +27,14 @@ def tool():
 
 @pytest.fixture(scope='module')
 def fcos_head(tool):
-    return tool.build_head(Config.fromfile(FCOS))
+    return tool.config_assignment(Config.fromfile(FCOS))
+
+
+def assigned_gts(assignment, img_shape, boxes):
+    """(L, G) bool: box g has a positive point on level l."""
+    return positives_per_gt(assignment['assigner'], assignment['strides'],
+                            assignment['regress_ranges'], img_shape,
+                            boxes) > 0
 
 
 def test_stride_8_points_inside_boxes(tool, fcos_head):
@@ -37,7 +46,7 @@ def test_stride_8_points_inside_boxes(tool, fcos_head):
         [4., 4., 8., 8.],  # (4, 4) on its edge
         [10., 18., 14., 22.]
     ])  # holds (12, 20)
-    covered = tool.assigned_gts(fcos_head, (64, 64), boxes)
+    covered = assigned_gts(fcos_head, (64, 64), boxes)
     assert covered.shape == (3, 4)
     assert covered[0].tolist() == [True, False, False, True]
     assert not covered[1:].any()
@@ -47,7 +56,7 @@ def test_smaller_box_wins_a_shared_point(tool, fcos_head):
     """Both boxes hold only the point (4, 4); FCOS gives it to the smaller
     box, so the larger one has no positive location."""
     boxes = torch.tensor([[1., 1., 7., 7.], [3., 3., 6., 6.]])
-    covered = tool.assigned_gts(fcos_head, (64, 64), boxes)
+    covered = assigned_gts(fcos_head, (64, 64), boxes)
     assert covered[0].tolist() == [False, True]
 
 
@@ -60,7 +69,7 @@ def test_unsupported_head_is_named(tool):
                 type='AnchorGenerator', scales=[8], ratios=[1.0
                                                             ], strides=[8])))))
     with pytest.raises(TypeError, match='RPNHead'):
-        tool.build_head(cfg)
+        tool.config_assignment(cfg)
 
 
 def test_fcos_ceiling_on_real_test_images(real_root, tmp_path):
@@ -97,8 +106,13 @@ def test_fullcov_configs_cover_every_test_box(real_root, tmp_path):
     assert variants['fallback']['any']['fraction'] > 0.95
 
 
-def test_variants_need_the_sync_free_head(tool):
+def test_mmdet_fcos_head_assigns_by_its_own_rule(tool):
+    """mmdet's FCOSHead has no assigner: its centre sampling makes one."""
     cfg = Config(dict(model=dict(bbox_head=dict(
-        type='mmdet.FCOSHead', num_classes=1, in_channels=8))))
-    with pytest.raises(TypeError, match='full-coverage'):
-        tool.build_head(cfg, tool.VARIANTS['fallback'])
+        type='mmdet.FCOSHead', num_classes=1, in_channels=8,
+        center_sampling=True, center_sample_radius=1.0))))
+    assignment = tool.config_assignment(cfg)
+    assigner = assignment['assigner']
+    assert type(assigner).__name__ == 'FCOSPointAssigner'
+    assert assigner.center_sampling and assigner.center_sample_radius == 1.0
+    assert assignment['strides'] == [4, 8, 16, 32, 64]

@@ -35,7 +35,8 @@ def test_demo_config_shows_the_method():
     head = cfg.model.bbox_head
     # BAFE-Net with its sky branch and the full-coverage assignment
     assert cfg.model.type == 'BAFENet' and head.type == 'BAFEHead'
-    assert head.strides[0] == 4 and head.fallback_points > 0
+    assert head.strides[0] == 4
+    assert cfg.model.train_cfg.assigner.fallback_points > 0
     # native resolution: crops around targets (and anywhere), no resize and
     # no flip (docs/method.md, "Flips"), whole test frames
     steps = [step.type for step in

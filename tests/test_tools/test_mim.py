@@ -150,10 +150,11 @@ def test_every_config_is_in_the_model_index():
     assert configs == {model['Config'] for model in listed.values()}
 
 
-def test_checkpoint_loads_after_importing_only_bafenet_utils(mim_trained):
+def test_checkpoint_loads_after_importing_only_safe_loading(mim_trained):
     """Safe loading needs no register_all_modules: without bafenet, torch
-    >= 2.6 refuses mmengine's HistoryBuffer; after ``import bafenet.utils``
-    the same call loads it."""
+    >= 2.6 refuses mmengine's HistoryBuffer; importing the models installs
+    nothing; after ``import bafenet.utils.safe_loading`` (what every
+    config's custom_imports names) the same call loads it."""
     _, checkpoint, _ = mim_trained
     code = f"""
 import pickle
@@ -163,12 +164,18 @@ try:
     torch.load({str(checkpoint)!r}, map_location='cpu', weights_only=True)
 except pickle.UnpicklingError as err:
     print('refused without bafenet:', 'HistoryBuffer' in str(err))
-from bafenet.utils import load_config  # noqa: F401
+import bafenet.models  # noqa: F401
+try:
+    _load_checkpoint({str(checkpoint)!r}, map_location='cpu')
+except pickle.UnpicklingError as err:
+    print('refused after importing the models:', 'HistoryBuffer' in str(err))
+import bafenet.utils.safe_loading  # noqa: F401
 state = _load_checkpoint({str(checkpoint)!r}, map_location='cpu')
 print('loaded:', type(state['message_hub']['log_scalars']['train/loss']))
 """
     _, output = run(sys.executable, '-c', code, cwd=REPO_ROOT)
     assert 'refused without bafenet: True' in output
+    assert 'refused after importing the models: True' in output
     assert "loaded: <class 'mmengine.logging.history_buffer.HistoryBuffer'>" \
         in output
 

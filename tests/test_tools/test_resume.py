@@ -13,8 +13,7 @@ import pytest
 import torch
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from bafenet.utils.checkpoint import (CheckpointError,
-                                      find_resumable_checkpoint)
+from bafenet.utils import CheckpointError, find_resumable_checkpoint
 from tests.conftest import REPO_ROOT
 
 #: FCOS-R18 from random weights with a quarter of the backbone channels and

@@ -17,8 +17,7 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub
 
 from bafenet.registry import MODELS
-from bafenet.utils.checkpoint import (CheckpointError,
-                                      find_resumable_checkpoint)
+from bafenet.utils import CheckpointError, find_resumable_checkpoint
 from tests.conftest import REPO_ROOT
 from tests.test_tools.test_resume import (CHILD_CONFIG, MAX_ITERS,
                                           save_tiny_checkpoint, train_command)

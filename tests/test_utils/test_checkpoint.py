@@ -11,7 +11,8 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from bafenet.utils.checkpoint import CheckpointError, checkpoint_safe_globals
+from bafenet.utils.checkpoint_loading import (CheckpointError,
+                                              checkpoint_safe_globals)
 from tests.conftest import REPO_ROOT
 
 

@@ -60,7 +60,8 @@ def checkpoints(tmp_path_factory):
         name: (tmp / f'{name}.pth', save(tmp / f'{name}.pth', config, **head))
         for name, config, head in (
             ('fcos', FCOS, {}), ('bafenet', BAFENET, {}),
-            ('bafenet_w128', BAFENET, dict(mlp_hidden_channels=128)))
+            ('bafenet_w128', BAFENET,
+             dict(exchange_cfg=dict(hidden_channels=128))))
     }
 
 

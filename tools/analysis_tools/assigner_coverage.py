@@ -11,11 +11,11 @@ caps the recall it can reach. This tool measures that fraction per FPN level
 and over all levels, with the head's own assignment rules, and the mean
 number of positive locations per box.
 
-``--variants`` also measures named assignment options of
-``SyncFreeFCOSHead`` (``VARIANTS``: the FCOS rule, its center sampling,
-a stride-4 level P2, the unclipped radius rule, the nearest-point
-fallback, and their combinations) on the same boxes, each applied to the
-config's head in place of its own assignment options, one row each.
+``--variants`` also measures named assignments (``VARIANTS``: the FCOS
+rule, its center sampling, a stride-4 level P2, the unclipped radius rule,
+the nearest-point fallback, and their combinations: FPN levels and an
+:class:`~bafenet.models.task_modules.FCOSPointAssigner`) on the same boxes,
+one row each.
 
 The dataset is the config's training dataset (``--split train``, its split
 file and data root) or its test dataset (``--split test``). Every sample
@@ -27,16 +27,14 @@ not change the count, and copy-paste adds targets that are not the
 dataset's. Boxes flagged ``ignore`` are left out like ``PackDetInputs``
 leaves them out of training.
 
-The head is built from ``model.bbox_head``; its ``prior_generator`` makes
-the points of the image padded as ``model.data_preprocessor`` pads it
-(``pad_size_divisor``), and its own ``get_targets(points,
-batch_gt_instances)`` assigns them, so regress ranges, center sampling and
-the smallest-area rule for points inside several boxes all apply. The box
-each positive point was assigned to is recovered by decoding its regression
-target (``(l, t, r, b)``, times the stride with ``norm_on_bbox``) back to a
-box. Heads of the FCOS family (``FCOSHead`` and its subclasses) are
-supported; other heads raise a ``TypeError``. Positives outside their box
-(fallback, radius rule) decode back to their box all the same.
+The head is built from ``model.bbox_head``; the points are those of the
+image padded as ``model.data_preprocessor`` pads it
+(``pad_size_divisor``), and the head's own assigner assigns them
+(:func:`~bafenet.models.task_modules.positives_per_gt`), so regress
+ranges, center sampling and the smallest-area rule for points inside
+several boxes all apply, and each positive point names its box. Heads of
+the FCOS family (``FCOSHead`` and its subclasses) are supported; other
+heads raise a ``TypeError``.
 """
 import argparse
 import json
@@ -44,52 +42,38 @@ import math
 
 import numpy as np
 import torch
-from mmdet.models.dense_heads import FCOSHead
 from mmdet.structures.bbox import get_box_tensor
 from mmengine.config import Config, DictAction
-from mmengine.structures import InstanceData
 
-from bafenet.models.dense_heads import SyncFreeFCOSHead
-from bafenet.registry import DATASETS, MODELS
+from bafenet.models.task_modules import (head_assignment, padded_shape,
+                                         positives_per_gt)
+from bafenet.registry import DATASETS, MODELS, TASK_UTILS
 from bafenet.utils import (innermost_dataset_cfg, load_config,
                            register_all_modules)
 
-
 #: FPN levels P3-P5, as the paper's configs.
 P3_P5 = dict(
-    strides=[8, 16, 32], regress_ranges=((-1, 64), (64, 128), (128, 256)))
+    strides=[8, 16, 32], regress_ranges=[[-1, 64], [64, 128], [128, 256]])
 #: FPN levels P2-P5, as the full-coverage configs.
 P2_P5 = dict(
     strides=[4, 8, 16, 32],
-    regress_ranges=((-1, 32), (32, 64), (64, 128), (128, 256)))
+    regress_ranges=[[-1, 32], [32, 64], [64, 128], [128, 256]])
 #: FCOS's own rule: positive inside the box only.
-FCOS_RULE = dict(
-    center_sampling=False,
-    center_sampling_clip=True,
-    fallback_points=0,
-    box_encoding='ltrb',
-    centerness_type='fcos')
-#: What positives outside their box need.
-OUTSIDE = dict(box_encoding='offset_size', centerness_type='gaussian')
+FCOS_RULE = dict(type='FCOSPointAssigner')
 FCOS_CENTER = dict(FCOS_RULE, center_sampling=True, center_sample_radius=1.5)
-RADIUS = dict(
-    FCOS_RULE,
-    center_sampling=True,
-    center_sample_radius=1.5,
-    center_sampling_clip=False,
-    **OUTSIDE)
-FALLBACK = dict(FCOS_RULE, fallback_points=1, fallback_rounds=4, **OUTSIDE)
-#: Assignment options measured by ``--variants``, applied to the head.
+RADIUS = dict(FCOS_CENTER, center_sampling_clip=False)
+FALLBACK = dict(FCOS_RULE, fallback_points=1, fallback_rounds=4)
+#: Assignments measured by ``--variants``: FPN levels and an assigner.
 VARIANTS = {
-    'fcos': dict(P3_P5, **FCOS_RULE),
-    'fcos-center-sampling': dict(P3_P5, **FCOS_CENTER),
-    'p2': dict(P2_P5, **FCOS_RULE),
-    'radius': dict(P3_P5, **RADIUS),
-    'p2-radius': dict(P2_P5, **RADIUS),
-    'fallback': dict(P3_P5, **FALLBACK),
-    'fallback-1round': dict(P3_P5, **dict(FALLBACK, fallback_rounds=1)),
-    'p2-fallback': dict(P2_P5, **FALLBACK),
-    'p2-fallback-k3': dict(P2_P5, **dict(FALLBACK, fallback_points=3)),
+    'fcos': dict(P3_P5, assigner=FCOS_RULE),
+    'fcos-center-sampling': dict(P3_P5, assigner=FCOS_CENTER),
+    'p2': dict(P2_P5, assigner=FCOS_RULE),
+    'radius': dict(P3_P5, assigner=RADIUS),
+    'p2-radius': dict(P2_P5, assigner=RADIUS),
+    'fallback': dict(P3_P5, assigner=FALLBACK),
+    'fallback-1round': dict(P3_P5, assigner=dict(FALLBACK, fallback_rounds=1)),
+    'p2-fallback': dict(P2_P5, assigner=FALLBACK),
+    'p2-fallback-k3': dict(P2_P5, assigner=dict(FALLBACK, fallback_points=3)),
 }
 
 
@@ -145,99 +129,39 @@ def build_dataset(cfg: Config, split: str):
     return DATASETS.build(dataset_cfg)
 
 
-def build_head(cfg: Config, options: dict = None) -> FCOSHead:
-    """``model.bbox_head`` of the config, checked to be FCOS-like, with
-    ``options`` (head arguments) replacing its own.
+def config_assignment(cfg: Config) -> dict:
+    """The levels and assigner of the config's ``model.bbox_head``.
+
+    Returns:
+        dict: ``strides``, ``regress_ranges`` and ``assigner``
+        (:class:`FCOSPointAssigner`), as the variants.
 
     Raises:
         TypeError: If the head does not assign targets the FCOS way.
     """
-    head_cfg = cfg.model.bbox_head
-    if options and MODELS.get(head_cfg.type) is not None and not issubclass(
-            MODELS.get(head_cfg.type), SyncFreeFCOSHead):
-        raise TypeError(
-            f'{head_cfg.type} (model.bbox_head) has no full-coverage '
-            'options: --variants needs SyncFreeFCOSHead or a subclass')
-    head = MODELS.build(dict(head_cfg, **(options or {})))
-    if not isinstance(head, FCOSHead):
-        raise TypeError(
-            f'{type(head).__name__} (model.bbox_head) is not supported: '
-            'assigner_coverage.py runs the get_targets(points, '
-            'batch_gt_instances) of FCOSHead and its subclasses')
-    return head
+    head = MODELS.build(dict(cfg.model.bbox_head,
+                             train_cfg=cfg.model.get('train_cfg')))
+    assigner, strides, regress_ranges = head_assignment(head)
+    return dict(strides=strides, regress_ranges=regress_ranges,
+                assigner=assigner)
 
 
-def padded_shape(img_shape: tuple, pad_size_divisor: int) -> tuple:
-    """(H, W) of an image padded by the data preprocessor."""
-    return tuple(
-        int(math.ceil(s / pad_size_divisor)) * pad_size_divisor
-        for s in img_shape[:2])
+def variant_assignment(name: str) -> dict:
+    """The levels and built assigner of ``VARIANTS[name]``."""
+    variant = VARIANTS[name]
+    return dict(variant, assigner=TASK_UTILS.build(variant['assigner']))
 
 
-def assigned_gts(head: FCOSHead, img_shape: tuple,
-                 gt_bboxes: torch.Tensor) -> np.ndarray:
-    """Which ground-truth boxes get a positive location on each level (see
-    :func:`positives_per_gt`)."""
-    return positives_per_gt(head, img_shape, gt_bboxes) > 0
-
-
-def positives_per_gt(head: FCOSHead, img_shape: tuple,
-                     gt_bboxes: torch.Tensor) -> np.ndarray:
-    """How many positive locations each ground-truth box gets on each level.
-
-    Args:
-        head (FCOSHead): The head whose rules assign the points.
-        img_shape (tuple): (H, W) of the padded network input.
-        gt_bboxes (torch.Tensor): (G, 4) boxes ``x1, y1, x2, y2`` in input
-            pixels.
-
-    Returns:
-        np.ndarray: (L, G) int, the positive points of box g on level l.
-
-    Raises:
-        RuntimeError: If a positive point decodes to no ground-truth box.
-    """
-    featmap_sizes = [(math.ceil(img_shape[0] / s), math.ceil(img_shape[1] / s))
-                     for s in head.strides]
-    points = head.prior_generator.grid_priors(featmap_sizes,
-                                              dtype=gt_bboxes.dtype,
-                                              device=gt_bboxes.device)
-    gt = InstanceData(bboxes=gt_bboxes,
-                      labels=torch.zeros(len(gt_bboxes), dtype=torch.long))
-    labels, bbox_targets = head.get_targets(points, [gt])
-    counts = np.zeros((len(points), len(gt_bboxes)), dtype=int)
-    for level, (level_points, level_labels, targets, stride) in enumerate(
-            zip(points, labels, bbox_targets, head.strides)):
-        positive = level_labels < head.num_classes
-        if not positive.any():
-            continue
-        targets = targets[positive]
-        if head.norm_on_bbox:
-            targets = targets * stride
-        centres = level_points[positive][:, :2]
-        decoded = torch.cat(
-            [centres - targets[:, :2], centres + targets[:, 2:]], dim=1)
-        error = (decoded[:, None] - gt_bboxes[None]).abs().amax(dim=2)
-        min_error, index = error.min(dim=1)
-        if (min_error > 1e-3).any():
-            raise RuntimeError(
-                'a positive point decodes to no ground-truth box: '
-                f'{type(head).__name__}.get_targets does not return FCOS '
-                '(l, t, r, b) distances')
-        counts[level] = np.bincount(index.numpy(), minlength=len(gt_bboxes))
-    return counts
-
-
-def coverage(heads: dict,
+def coverage(assignments: dict,
              dataset,
              pad_size_divisor: int,
              max_images: int = None) -> dict:
     """Per-level and overall fraction of boxes with a positive location, and
-    positives per box, for each head on the same boxes.
+    positives per box, for each assignment on the same boxes.
 
     Args:
-        heads (dict[str, FCOSHead]): Heads whose rules assign the points,
-            by name.
+        assignments (dict[str, dict]): By name, ``strides``,
+            ``regress_ranges`` and ``assigner`` (:class:`FCOSPointAssigner`).
         dataset: Samples with ``img_shape``, ``gt_bboxes`` and
             ``gt_ignore_flags`` (the pipeline up to the resize).
         pad_size_divisor (int): The data preprocessor's padding.
@@ -245,7 +169,7 @@ def coverage(heads: dict,
 
     Returns:
         dict: ``images``, ``boxes``, ``median_box`` ((w, h) after the
-        resize) and ``heads``: per head name, ``levels`` (one dict per level:
+        resize) and ``assignments``: per name, ``levels`` (one dict per level:
         ``stride``, ``regress_range``, ``covered`` count and ``fraction``),
         ``any`` (``covered``, ``fraction``: boxes positive on at least one
         level) and ``positives_per_box`` (``mean`` over all boxes,
@@ -253,7 +177,7 @@ def coverage(heads: dict,
     """
     num_images = len(dataset) if max_images is None else min(
         max_images, len(dataset))
-    counts = {name: [] for name in heads}
+    counts = {name: [] for name in assignments}
     sizes = []
     for index in range(num_images):
         results = dataset[index]
@@ -263,13 +187,16 @@ def coverage(heads: dict,
         if not len(boxes):
             continue
         shape = padded_shape(results['img_shape'], pad_size_divisor)
-        for name, head in heads.items():
-            counts[name].append(positives_per_gt(head, shape, boxes))
+        for name, assignment in assignments.items():
+            counts[name].append(
+                positives_per_gt(assignment['assigner'],
+                                 assignment['strides'],
+                                 assignment['regress_ranges'], shape, boxes))
         sizes.append((boxes[:, 2:] - boxes[:, :2]).numpy())
     sizes = np.concatenate(sizes)
     num_boxes = len(sizes)
     rows = {}
-    for name, head in heads.items():
+    for name, assignment in assignments.items():
         per_box = np.concatenate(counts[name], axis=1)  # (L, boxes)
         per_level = (per_box > 0).sum(axis=1)
         total = per_box.sum(axis=0)
@@ -277,10 +204,11 @@ def coverage(heads: dict,
         rows[name] = dict(
             levels=[
                 dict(stride=int(stride),
-                     regress_range=list(head.regress_ranges[level]),
+                     regress_range=list(
+                         assignment['regress_ranges'][level]),
                      covered=int(per_level[level]),
                      fraction=float(per_level[level] / num_boxes))
-                for level, stride in enumerate(head.strides)
+                for level, stride in enumerate(assignment['strides'])
             ],
             any=dict(covered=any_level, fraction=any_level / num_boxes),
             positives_per_box=dict(
@@ -291,7 +219,7 @@ def coverage(heads: dict,
     return dict(images=num_images,
                 boxes=num_boxes,
                 median_box=np.median(sizes, axis=0).tolist(),
-                heads=rows)
+                assignments=rows)
 
 
 def main():
@@ -299,27 +227,28 @@ def main():
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options, args.data_root)
     names = sorted(VARIANTS) if 'all' in args.variants else args.variants
-    heads = dict(config=build_head(cfg))
-    heads.update((name, build_head(cfg, VARIANTS[name])) for name in names)
+    assignments = dict(config=config_assignment(cfg))
+    assignments.update((name, variant_assignment(name)) for name in names)
     dataset = build_dataset(cfg, args.split)
     pad = cfg.model.data_preprocessor.get('pad_size_divisor', 1)
-    figures = coverage(heads, dataset, pad, args.max_images)
-    rows = figures.pop('heads')
-    head = heads['config']
+    figures = coverage(assignments, dataset, pad, args.max_images)
+    rows = figures.pop('assignments')
+    head = cfg.model.bbox_head.type
+    assigner = assignments['config']['assigner']
     # the config's head at the top level, the variants under their names
     result = dict(figures,
                   **rows['config'],
                   config=args.config,
                   split=args.split,
                   ann_file=dataset.ann_file,
-                  head=type(head).__name__,
-                  center_sampling=bool(head.center_sampling),
+                  head=head,
+                  center_sampling=bool(assigner.center_sampling),
                   variants={
                       name: dict(options=VARIANTS[name], **rows[name])
                       for name in names
                   })
 
-    print(f'{args.config}: {type(head).__name__} on {dataset.ann_file}, '
+    print(f'{args.config}: {head} on {dataset.ann_file}, '
           f'{result["images"]} images, {result["boxes"]} boxes (median '
           f'{result["median_box"][0]:.1f}x{result["median_box"][1]:.1f} px '
           'after the resize)')
@@ -344,7 +273,7 @@ def main():
         print('|---|---|---|---|---|---|---|')
         for name in ['config'] + names:
             row = rows[name]
-            strides = '/'.join(str(s) for s in heads[name].strides)
+            strides = '/'.join(str(s) for s in assignments[name]['strides'])
             ppb = row['positives_per_box']
             print(f'| {name} | {strides} | {row["any"]["covered"]} | '
                   f'{row["any"]["fraction"]:.1%} | {ppb["mean"]:.2f} | '

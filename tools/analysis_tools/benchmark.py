@@ -24,17 +24,12 @@ Modes:
   per-pixel Python implementation of the same algorithm, on the same real
   samples.
 - ``exchange``: the head's forward (inference, no gradient) with the
-  config's cross-task exchange and with ``exchange_ratio=0``, on FPN
+  config's cross-task exchange and with its ``ratio=0``, on FPN
   features of a 512x512 batch; the runs of both heads are interleaved.
 - ``onnx``: PyTorch CPU against ONNX Runtime CPU (several graph
   optimisation levels and thread counts) inference of the config's detector
   (default BAFE-Net-R18) on one real image at ``--shape``, batch 1, runs
   interleaved; needs onnx and onnxruntime.
-- ``ceiling``: FCOS-R18 with the paper's assignment and FCOS-R18 and
-  BAFE-Net-R18 with full coverage, narrowed (``--width``) and trained from
-  random initialisation on the first ``--num-images`` (6) images of
-  ``--split`` for ``--iters`` steps, then evaluated on the same images:
-  coverage, recall and mAP07 (``benchmarks/ceiling.py``).
 - ``channels-last``: a training step and an inference of the config's
   detector with contiguous and with channels-last weights
   (``ChannelsLastHook``), same batch and initial weights, interleaved.
@@ -55,31 +50,33 @@ Modes:
     python tools/analysis_tools/benchmark.py eval --data-root DIR
     python tools/analysis_tools/benchmark.py end2end --data-root DIR
     python tools/analysis_tools/benchmark.py onnx --data-root DIR --repeat 20
-    python tools/analysis_tools/benchmark.py ceiling --data-root DIR
     python tools/analysis_tools/benchmark.py channels-last --data-root DIR
     python tools/analysis_tools/benchmark.py realtime --data-root DIR \
         --config CONFIG --checkpoint CKPT --frames 8 --repeat 3 [--map]
 
 Peak memory is the tensor memory a run adds at its peak: the CUDA
 allocator's peak on a GPU, the running sum of the allocations
-``torch.profiler`` records on a CPU. The modes live in ``benchmarks/``, one
-module per kind of work.
+``torch.profiler`` records on a CPU. The modes live in
+:mod:`bafenet.benchmarks`, one module per kind of work. Whether the recall
+ceiling of the assignment moves is a training experiment, not a benchmark:
+``recall_ceiling.py``.
 """
 import argparse
+import inspect
 import json
 
 import cv2
 import torch
-from benchmarks import (bench_bagcp, bench_ceiling, bench_channels_last,
-                        bench_end2end, bench_eval, bench_exchange, bench_model,
-                        bench_onnx, bench_pipeline, bench_profile,
-                        bench_realtime)
-from benchmarks.common import (DEFAULT_CONFIG, FULLCOV_NAMES, MODEL_CONFIGS,
-                               MODEL_NAMES)
-from benchmarks.realtime import VARIANTS as REALTIME_VARIANTS
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
+from bafenet.benchmarks import (bench_bagcp, bench_channels_last,
+                                bench_end2end, bench_eval, bench_exchange,
+                                bench_model, bench_onnx, bench_pipeline,
+                                bench_profile, bench_realtime)
+from bafenet.benchmarks.common import (DEFAULT_CONFIG, FULLCOV_NAMES,
+                                       MODEL_CONFIGS, MODEL_NAMES)
+from bafenet.benchmarks.realtime import VARIANTS as REALTIME_VARIANTS
 from bafenet.utils import register_all_modules
 
 
@@ -89,7 +86,7 @@ def parse_args():
         'mode',
         choices=[
             'model', 'profile', 'pipeline', 'eval', 'end2end', 'bagcp',
-            'exchange', 'onnx', 'ceiling', 'channels-last', 'realtime'
+            'exchange', 'onnx', 'channels-last', 'realtime'
         ])
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument(
@@ -114,7 +111,7 @@ def parse_args():
         'ones with ResNet-18 only)')
     parser.add_argument(
         '--shape', type=int, nargs=2, default=[512, 512],
-        help='model, exchange, onnx, ceiling and channels-last mode input H W')
+        help='model, exchange, onnx and channels-last mode input H W')
     parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu',
         help='model mode device')
@@ -123,19 +120,7 @@ def parse_args():
         help='eval and end2end mode split')
     parser.add_argument(
         '--num-images', type=int,
-        help='eval and end2end mode: the first N images of the split; '
-        'ceiling mode: of --split (default 6)')
-    parser.add_argument(
-        '--iters', type=int, default=800, help='ceiling mode training steps')
-    parser.add_argument(
-        '--width', type=int, default=8,
-        help='ceiling mode ResNet-18 base channels (64 at full width)')
-    parser.add_argument(
-        '--lr', type=float, default=1e-3, help='ceiling mode AdamW lr')
-    parser.add_argument(
-        '--crop', type=int, default=128,
-        help='ceiling mode: cut each resized image to its window of this '
-        'side holding the most targets (0: whole images)')
+        help='eval and end2end mode: the first N images of the split')
     parser.add_argument(
         '--checkpoint',
         help='end2end and onnx mode checkpoint (default: the initial '
@@ -170,7 +155,7 @@ def add_realtime_arguments(parser) -> None:
         '--variants', nargs='+', choices=REALTIME_VARIANTS,
         default=list(REALTIME_VARIANTS), help='the models timed')
     group.add_argument(
-        '--map', action='store_true',
+        '--map', action='store_true', dest='with_map',
         help='also mAP07 of PyTorch, ORT fp32 and ORT int8 on every frame '
         'of --test-split (slow)')
     group.add_argument(
@@ -201,7 +186,7 @@ def main():
     if args.mode in ('pipeline', 'bagcp'):  # data work is per worker
         torch.set_num_threads(1)
         cv2.setNumThreads(1)
-    figures = dict(
+    mode = dict(
         model=bench_model,
         profile=bench_profile,
         pipeline=bench_pipeline,
@@ -210,9 +195,12 @@ def main():
         bagcp=bench_bagcp,
         exchange=bench_exchange,
         onnx=bench_onnx,
-        ceiling=bench_ceiling,
         realtime=bench_realtime,
-        **{'channels-last': bench_channels_last})[args.mode](args)
+        **{'channels-last': bench_channels_last})[args.mode]
+    figures = mode(**{
+        name: getattr(args, name)
+        for name in inspect.signature(mode).parameters
+    })
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(mode=args.mode, config=args.config, **figures), f,

@@ -63,10 +63,8 @@ from PIL import Image
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bafenet.datasets import DenseSIRSTDataset  # noqa: E402
-
-#: Folder of the target masks, relative to the data root.
-TARGET_MASK_DIR = 'SIRST/BinaryMask'
+from bafenet.datasets import (DENSESIRST_LAYOUT,  # noqa: E402
+                              DenseSIRSTDataset)
 #: Local-contrast bins: 0.25 wide, centred on 0.25, 0.5, ..., 5.
 CONTRAST_CENTERS = np.arange(1, 21) * 0.25
 #: Brightness-rank bins: 5% wide, from 0% to 100%.
@@ -92,7 +90,8 @@ def parse_args():
 def split_file(data_root: str, split: str) -> str:
     """The split file of a split name, or the given path if it is a file."""
     if not osp.isfile(split):
-        split = osp.join(data_root, 'Splits', f'{split}.txt')
+        split = osp.join(data_root, DENSESIRST_LAYOUT.split_dir,
+                         f'{split}.txt')
     return osp.abspath(split)
 
 
@@ -300,8 +299,9 @@ def image_stats(data_root: str, infos: list) -> dict:
             raise ValueError(f'{info["img_path"]}: unreadable image')
         if not len(boxes):
             continue
-        mask_path = osp.join(data_root, TARGET_MASK_DIR,
-                             f'{info["img_id"]}_pixels0.png')
+        mask_path = osp.join(
+            data_root, DENSESIRST_LAYOUT.folders['mask'],
+            info['img_id'] + DENSESIRST_LAYOUT.suffixes['mask'])
         mask = cv2.imread(mask_path, cv2.IMREAD_GRAYSCALE)
         if mask is None:
             raise FileNotFoundError(f'{mask_path}: missing target mask')

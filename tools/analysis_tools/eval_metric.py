@@ -26,9 +26,9 @@ from mmengine.config import DictAction
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 
-from bafenet.evaluation import (PredictionsFileError, json_metrics,
-                                load_predictions, test_split_file,
-                                write_metrics_report)
+from bafenet.apis.cli import (json_metrics, test_split_file,
+                              write_metrics_report)
+from bafenet.evaluation import PredictionsFileError, load_predictions
 from bafenet.registry import DATASETS
 from bafenet.utils import load_config, register_all_modules
 

@@ -23,9 +23,9 @@ from mmengine.config import Config, DictAction
 from mmengine.fileio import get_file_backend, join_path, list_dir_or_file
 
 from bafenet.apis import SkyDetInferencer
+from bafenet.apis.cli import add_tile_arguments, tiled_test_config
 from bafenet.apis.inference_pipeline import set_bit_depth
 from bafenet.apis.sky_det_inferencer import BACKENDS
-from bafenet.models.test_time import add_tile_arguments, tiled_test_config
 from bafenet.utils import find_config, register_all_modules
 
 

@@ -1,6 +1,7 @@
 """Check a dataset in the DenseSIRST layout and list every problem at once.
 
 ``python tools/misc/check_dataset.py DATA_ROOT [--split train_v2 test_v2]``
+``python tools/misc/check_dataset.py --config CONFIG [--data-root DIR]``
 
 Runs the validator that ``DenseSIRSTDataset`` runs when it is built
 (:class:`bafenet.datasets.DenseSIRSTValidator`) on each split, then lists
@@ -21,6 +22,11 @@ folders, e.g. IRSTD-1k in BasicIRSTD's layout::
 A folder that is not a dataset in this layout at all (no split file, no
 image folder) is reported as such, with the layout it should have, before
 any sample is looked at.
+
+With ``--config``, the datasets of the config's train, val and test
+dataloaders are checked as the config builds them, whatever their type
+(each dataset's own ``validator()``), with ``--data-root`` and
+``--cfg-options`` applied as in ``tools/train.py``.
 """
 import argparse
 import glob
@@ -30,32 +36,54 @@ import sys
 import time
 from typing import List, Optional
 
-from bafenet.datasets import DenseSIRSTDataset, DenseSIRSTValidator
+from mmengine.config import DictAction
+
+from bafenet.datasets import (DENSESIRST_LAYOUT, DenseSIRSTDataset,
+                              DenseSIRSTValidator)
 from bafenet.datasets.target_mask import DEFAULT_MASK_THRESHOLD
 from bafenet.datasets.validation import BOX_CONVENTIONS, BOX_SOURCES
+from bafenet.registry import DATASETS
+from bafenet.utils import (innermost_dataset_cfg, load_config,
+                           register_all_modules)
+
+#: The folders and suffixes of the checked layout (DenseSIRST's).
+FOLDERS, SUFFIXES = DENSESIRST_LAYOUT.folders, DENSESIRST_LAYOUT.suffixes
 
 
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Check a dataset in the DenseSIRST layout')
-    parser.add_argument('data_root', help='the SIRSTdevkit folder')
+    parser.add_argument(
+        'data_root', nargs='?', help='the SIRSTdevkit folder')
+    parser.add_argument(
+        '--config', help='check the datasets of this config instead')
+    parser.add_argument(
+        '--data-root',
+        dest='config_data_root',
+        help='with --config: the data root the config reads')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='with --config: override settings of the config')
     parser.add_argument(
         '--split',
         nargs='+',
         help='split names (files Splits/<name>.txt) to check; default: all '
         'split files')
     parser.add_argument(
-        '--img-dir', default='PNGImages', help='image folder')
+        '--img-dir', default=FOLDERS['img'], help='image folder')
     parser.add_argument(
-        '--ann-dir', default='SIRST/BBox', help='folder of the box XMLs')
+        '--ann-dir', default=FOLDERS['ann'], help='folder of the box XMLs')
     parser.add_argument(
-        '--seg-dir', default='SkySeg/PaletteMask', help='sky map folder')
+        '--seg-dir', default=FOLDERS['seg'], help='sky map folder')
     parser.add_argument(
-        '--split-dir', default='Splits', help='folder of the split files')
+        '--split-dir',
+        default=DENSESIRST_LAYOUT.split_dir,
+        help='folder of the split files')
     parser.add_argument(
         '--mask-dir',
         help='folder of the binary target masks (DenseSIRST: '
-        'SIRST/BinaryMask with --mask-suffix _pixels0.png); default: none')
+        f'{FOLDERS["mask"]} with --mask-suffix {SUFFIXES["mask"]}); '
+        'default: none')
     parser.add_argument(
         '--mask-suffix', default='.png', help='target mask suffix')
     parser.add_argument(
@@ -79,7 +107,10 @@ def parse_args():
         '--allow-missing-seg',
         action='store_true',
         help='accept images without a sky map')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if (args.config is None) == (args.data_root is None):
+        parser.error('give a DATA_ROOT or --config CONFIG, not both')
+    return args
 
 
 #: The DenseSIRST layout, for messages about a folder that does not have it.
@@ -138,10 +169,10 @@ def layout_problems(data_root: str,
 
 def check_dataset(data_root: str,
                   splits: List[str],
-                  img_dir: str = 'PNGImages',
-                  ann_dir: str = 'SIRST/BBox',
-                  seg_dir: str = 'SkySeg/PaletteMask',
-                  split_dir: str = 'Splits',
+                  img_dir: str = FOLDERS['img'],
+                  ann_dir: str = FOLDERS['ann'],
+                  seg_dir: str = FOLDERS['seg'],
+                  split_dir: str = DENSESIRST_LAYOUT.split_dir,
                   allow_missing_seg: bool = False,
                   mask_dir: Optional[str] = None,
                   mask_suffix: str = '.png',
@@ -224,8 +255,63 @@ def check_dataset(data_root: str,
     return total
 
 
+def check_config(config: str,
+                 data_root: Optional[str] = None,
+                 cfg_options: Optional[dict] = None) -> int:
+    """Print the problems of the datasets of a config's train, val and test
+    dataloaders (each once), as the config builds them.
+
+    Args:
+        config (str): The config file.
+        data_root (str, optional): The data root the config reads.
+        cfg_options (dict, optional): Overrides of the config.
+
+    Returns:
+        int: The number of problems.
+
+    Raises:
+        TypeError: If a dataset type has no ``validator()`` (not a dataset
+            of bafenet's).
+    """
+    start = time.perf_counter()
+    register_all_modules()
+    cfg = load_config(config, cfg_options, data_root)
+    checked, total = [], 0
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if not loader:
+            continue
+        dataset_cfg = innermost_dataset_cfg(loader.dataset)
+        if dataset_cfg in checked:
+            continue
+        checked.append(dataset_cfg)
+        dataset = DATASETS.build(
+            dict(dataset_cfg, lazy_init=True, pipeline=[]))
+        if not hasattr(dataset, 'validator'):
+            raise TypeError(
+                f'{name}: {type(dataset).__name__} has no validator(); '
+                'check_dataset.py checks the datasets of bafenet')
+        data_list, problems, notes = dataset.validator().check_split(
+            dataset.ann_file)
+        for problem in problems:
+            print(problem)
+        for note in notes:
+            print(f'{dataset.ann_file}: {note}')
+        print(f'{name}: {type(dataset).__name__} {dataset.ann_file}: '
+              f'{len(data_list)} valid sample(s), {len(problems)} '
+              'problem(s)')
+        total += len(problems)
+    print(f'{total} problem(s) in total; checked (every image decoded) in '
+          f'{time.perf_counter() - start:.1f} s')
+    return total
+
+
 def main():
     args = parse_args()
+    if args.config:
+        problems = check_config(args.config, args.config_data_root,
+                                args.cfg_options)
+        sys.exit(1 if problems else 0)
     problems = check_dataset(args.data_root, args.split or [], args.img_dir,
                              args.ann_dir, args.seg_dir, args.split_dir,
                              args.allow_missing_seg, args.mask_dir,

@@ -36,7 +36,7 @@ from typing import Dict
 import torch
 from torch import Tensor
 
-from bafenet.utils.checkpoint import CheckpointError, load_checkpoint_file
+from bafenet.utils import CheckpointError, load_checkpoint_file
 
 HEAD = 'bbox_head.'
 #: Head modules the original builds and never uses.

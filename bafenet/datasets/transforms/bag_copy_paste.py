@@ -95,36 +95,10 @@ class BAGCopyPaste(BaseTransform):
     ``blend='hard'`` copies pixels, ``clustered=False`` scatters targets,
     ``prob`` applies the transform to a fraction of the samples.
 
-    Options that reproduce the original code (``SkyCopyPaste`` of
-    GrokCV/BAFE-Net) where it differs, all off by default:
-
-    - ``legacy_box_rounding``: whenever targets are drawn for pasting (n >=
-      1), the original rebuilds every destination box from an integer box
-      mask, which floors it to ``[int(x1), int(y1), int(x2), int(y2)]``; a
-      box whose floored mask is empty becomes ``[0, 0, 0, 0]`` and is then
-      dropped by its occlusion filter unless all four coordinates were
-      within 10 px of that (such a box has no positive point, so it teaches
-      nothing either way). Pasted boxes are integers in both.
-    - ``legacy_patch_crop``: source patches of ``int(x2) - int(x1)`` by
-      ``int(y2) - int(y1)`` pixels from ``(int(x1), int(y1))`` instead of
-      the pixels the box touches (floor / ceil); an empty patch is not
-      pasted (the original appends an empty ``[0, 0, 0, 0]`` box for it,
-      which, as above, teaches nothing).
-    - ``legacy_single_pixel_blend``: the original's Gaussian of a 1x1 patch
-      is 0 / 0 = NaN after min-max normalisation, and ``min(255, NaN)`` in
-      its blend gives 255: a 1x1 patch pastes as one saturated pixel (the
-      dtype's maximum, 255 for float images). Reproduced as that value, not
-      by computing a NaN. Otherwise a 1x1 patch has G = 1.
-    - ``legacy_window_carry_over``: a cluster window that had to shrink
-      keeps its size as the first one tried for the next cluster; the size
-      goes back to ``window_size`` only after a cluster finds no window.
-      Otherwise each cluster starts at ``window_size``.
-
-    The original also never accepts its smallest (7 px) window, which is
-    ``min_window_size=10`` here, and tries 102 candidates per search
-    (``num_candidates=102``). Where it finds no position after those tries
-    it pastes at the last candidate anyway, possibly outside sky or onto a
-    target; that is not reproduced (docs/method.md).
+    The original code's behaviour (``SkyCopyPaste`` of GrokCV/BAFE-Net),
+where it differs, is :class:`OriginalBAGCopyPaste`, a subclass that
+    overrides the hooks ``before_paste``, ``crop``, ``blend_input`` and
+    ``next_window_start``.
 
     Required keys: ``img``, ``gt_bboxes``, ``gt_bboxes_labels``,
     ``gt_ignore_flags``, ``gt_seg_map`` (unless ``sky_only=False``),
@@ -162,10 +136,6 @@ class BAGCopyPaste(BaseTransform):
             exactly what a loaded source would give) and, once N are kept,
             draws the source among them instead of loading one: the second
             load, which doubles the data pipeline's cost, is skipped.
-        legacy_box_rounding (bool): See above.
-        legacy_patch_crop (bool): See above.
-        legacy_single_pixel_blend (bool): See above.
-        legacy_window_carry_over (bool): See above.
         seed (int, optional): Seed of the numpy Generator. None seeds it
             from numpy's global generator, which mmengine seeds per
             dataloader worker. Each worker process adds its id to a given
@@ -193,10 +163,6 @@ class BAGCopyPaste(BaseTransform):
                  intensity_range: Sequence[float] = (0.5, 1.0),
                  seg_fill: Optional[int] = None,
                  source_bank_size: int = 0,
-                 legacy_box_rounding: bool = False,
-                 legacy_patch_crop: bool = False,
-                 legacy_single_pixel_blend: bool = False,
-                 legacy_window_carry_over: bool = False,
                  seed: Optional[int] = None) -> None:
         if blend not in ('gaussian', 'hard'):
             raise ValueError(f"blend must be 'gaussian' or 'hard', got "
@@ -226,10 +192,6 @@ class BAGCopyPaste(BaseTransform):
         self.seg_fill = seg_fill
         self.source_bank_size = source_bank_size
         self._bank = collections.deque(maxlen=max(source_bank_size, 1))
-        self.legacy_box_rounding = legacy_box_rounding
-        self.legacy_patch_crop = legacy_patch_crop
-        self.legacy_single_pixel_blend = legacy_single_pixel_blend
-        self.legacy_window_carry_over = legacy_window_carry_over
         self.seed = seed
         self._rng = None
 
@@ -269,8 +231,7 @@ class BAGCopyPaste(BaseTransform):
                 min(len(source.patches), self.max_num_pasted) + 1))
         if num == 0:
             return results
-        if self.legacy_box_rounding:
-            self.floor_boxes(results)
+        self.before_paste(results)
         picked = self.rng.choice(len(source.patches), num, replace=False)
         picked = picked[[source.patches[i].size > 0 for i in picked]]
         patches = [source.patches[i] for i in picked]
@@ -288,12 +249,7 @@ class BAGCopyPaste(BaseTransform):
             if self.blend == 'gaussian' else [None] * len(placed))
         new_boxes = []
         for (k, (x, y)), weight in zip(placed, weights):
-            patch = patches[k]
-            if (self.legacy_single_pixel_blend and weight is not None
-                    and weight.shape == (1, 1)):
-                # the original's NaN Gaussian: min(255, NaN) = 255
-                patch, weight = np.full_like(
-                    patch, top if np.isfinite(top) else 255), None
+            patch, weight = self.blend_input(patches[k], weight, top)
             self.paste(results, patch, x, y, weight, top)
             h, w = patches[k].shape[:2]
             new_boxes.append([x, y, x + w, y + h])
@@ -308,23 +264,22 @@ class BAGCopyPaste(BaseTransform):
         results['bag_cp_num_pasted'] = len(placed)
         return results
 
-    @staticmethod
-    def floor_boxes(results: dict) -> None:
-        """The original's rebuild of the destination boxes from integer
-        masks (``legacy_box_rounding``): floor every box; one whose mask is
-        empty becomes [0, 0, 0, 0] and is kept only if all four coordinates
-        were within 10 px of that (``bbox_occluded_thr`` of the original's
-        occlusion filter; the mask-area test never keeps an empty mask)."""
-        boxes = results['gt_bboxes']
-        values = boxes.numpy()
-        floored = np.trunc(values)
-        empty = (floored[:, 2] <= floored[:, 0]) | (floored[:, 3] <=
-                                                    floored[:, 1])
-        floored[empty] = 0
-        keep = ~empty | (np.abs(floored - values) <= 10).all(axis=1)
-        results['gt_bboxes'] = type(boxes)(floored[keep].astype(np.float32))
-        results['gt_bboxes_labels'] = results['gt_bboxes_labels'][keep]
-        results['gt_ignore_flags'] = results['gt_ignore_flags'][keep]
+    def before_paste(self, results: dict) -> None:
+        """Hook run once targets are drawn for pasting, before they are
+        placed; nothing here."""
+
+    def blend_input(self, patch: np.ndarray, weight: Optional[np.ndarray],
+                    top: float) -> tuple:
+        """Hook on the patch (h, w, C) and its blend weight (h, w) (None for
+        a hard paste) just before pasting; ``top`` is the dtype's largest
+        value. Returns them unchanged here."""
+        return patch, weight
+
+    def next_window_start(self, window: Optional[tuple]) -> int:
+        """Hook: the index into ``window_sizes`` at which the next
+        cluster's window search starts, after this cluster found
+        ``window`` (``(x, y, size)`` or None). Always the first here."""
+        return 0
 
     def source_targets(self, results: dict) -> 'SourceTargets':
         """The targets to paste from: the mixed-in sample's, or, when that
@@ -353,20 +308,23 @@ class BAGCopyPaste(BaseTransform):
         return results['gt_seg_map'] == self.sky_label
 
     def crop(self, img: np.ndarray, box: np.ndarray) -> np.ndarray:
-        """A copy of the source pixels under ``box`` as (h, w, C), large ones
-        shrunk (a copy, so that a banked patch does not keep its frame).
-        With ``legacy_patch_crop`` the patch may be empty (0 rows or
-        columns)."""
+        """A copy of the source pixels the box touches as (h, w, C), large
+        ones shrunk (a copy, so that a banked patch does not keep its
+        frame)."""
         height, width = img.shape[:2]
-        if self.legacy_patch_crop:
-            x1, y1, x2, y2 = (int(v) for v in box)
-        else:
-            x1 = min(max(math.floor(box[0]), 0), width - 1)
-            y1 = min(max(math.floor(box[1]), 0), height - 1)
-            x2 = min(max(math.ceil(box[2]), x1 + 1), width)
-            y2 = min(max(math.ceil(box[3]), y1 + 1), height)
-        channels = img.shape[2] if img.ndim == 3 else 1
-        patch = img[y1:y2, x1:x2].reshape(y2 - y1, x2 - x1, channels).copy()
+        x1 = min(max(math.floor(box[0]), 0), width - 1)
+        y1 = min(max(math.floor(box[1]), 0), height - 1)
+        x2 = min(max(math.ceil(box[2]), x1 + 1), width)
+        y2 = min(max(math.ceil(box[3]), y1 + 1), height)
+        return self.shrink(img[y1:y2, x1:x2])
+
+    def shrink(self, pixels: np.ndarray) -> np.ndarray:
+        """A copy of (h, w[, C]) ``pixels`` as (h, w, C), resized to
+        ``shrink_size`` square when a side reaches ``large_size``; an empty
+        crop stays empty."""
+        height, width = pixels.shape[:2]
+        channels = pixels.shape[2] if pixels.ndim == 3 else 1
+        patch = pixels.reshape(height, width, channels).copy()
         if patch.size and max(patch.shape[:2]) >= self.large_size:
             patch = cv2.resize(patch, (self.shrink_size, self.shrink_size),
                                interpolation=cv2.INTER_LINEAR).reshape(
@@ -398,10 +356,7 @@ class BAGCopyPaste(BaseTransform):
             if self.clustered:
                 window = self.find_window(outside, occupied, region_idx,
                                           width, height, first_size)
-                if self.legacy_window_carry_over:
-                    first_size = (
-                        self.window_sizes.index(window[2])
-                        if window is not None else 0)
+                first_size = self.next_window_start(window)
             # the window lies wholly in the region and clear of targets, so
             # inside it only the group's own pastes can be in the way
             in_group = np.empty((0, 4), int)

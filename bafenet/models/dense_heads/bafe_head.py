@@ -10,6 +10,15 @@ from torch import Tensor
 from bafenet.registry import MODELS
 from .fcos_seg_head import FCOSSegHead
 
+#: The exchange of our BAFE-Net configs: half the channels each way, chosen
+#: per sample by a learning scorer (docs/method.md, section 3).
+DEFAULT_EXCHANGE = dict(
+    type='CrossTaskExchange',
+    ratio=0.5,
+    mode='dynamic',
+    hidden_channels=64,
+    learn_scores=True)
+
 
 @MODELS.register_module()
 class BAFEHead(FCOSSegHead):
@@ -28,59 +37,42 @@ class BAFEHead(FCOSSegHead):
     The regression tower takes no part, as in the original.
 
     Args:
-        exchange_ratio (float): p, the fraction of channels exchanged each
-            way; 0 turns the exchange off (attention and convs stay).
-        exchange_mode (str): ``'dynamic'`` (per-sample top-k by a channel
-            score) or ``'static'`` (fixed evenly spaced channels).
-        mlp_hidden_channels (int): Hidden width of the exchange MLP.
-        learn_scores (bool): Give the channel scorer a gradient by weighting
-            the exchanged channels with their scores (False: original code).
+        exchange_cfg (dict): Config of the exchange module, built with
+            ``channels`` (``feat_channels``); ``type`` defaults to
+            ``'CrossTaskExchange'``, whose arguments are ``ratio`` (p, the
+            fraction of channels exchanged each way; 0 turns the exchange
+            off, attention and convs stay), ``mode`` (``'dynamic'``:
+            per-sample top-k by a channel score; ``'static'``: fixed evenly
+            spaced channels), ``hidden_channels`` (of the scoring MLP),
+            ``learn_scores`` (give the channel scorer a gradient by
+            weighting the exchanged channels with their scores; False: the
+            original code), ``mlp_form`` and ``mlp_init``. Defaults to
+            :data:`DEFAULT_EXCHANGE`.
         attention_mode (str): How the attention map A(F) acts on the towers:
             ``'multiply'`` (F * A(F), the standard LSK block), ``'replace'``
             (A(F) replaces F, the original's August-2024 code) or ``'none'``
             (no attention module, the original's July-2024 code).
         attention_cfg (dict): Config of the attention module, built with
             ``channels`` (``feat_channels``).
-        exchange_cfg (dict): Config of the exchange module, built with
-            ``channels`` and the four exchange arguments above, which it must
-            not repeat (e.g. ``dict(type='CrossTaskExchange',
-            mlp_form='scalar', mlp_init='pytorch')``).
         fuse_norm_cfg (dict): Norm of the two convs per task.
         **kwargs: Arguments of :class:`FCOSSegHead`.
     """
 
-    #: Exchange options that have their own keyword argument.
-    EXCHANGE_KEYWORDS = ('ratio', 'mode', 'hidden_channels', 'learn_scores')
-
     def __init__(self,
                  *args,
-                 exchange_ratio: float = 0.5,
-                 exchange_mode: str = 'dynamic',
-                 mlp_hidden_channels: int = 64,
-                 learn_scores: bool = True,
+                 exchange_cfg: ConfigType = DEFAULT_EXCHANGE,
                  attention_mode: str = 'multiply',
                  attention_cfg: ConfigType = dict(type='LSKAttention'),
-                 exchange_cfg: ConfigType = dict(type='CrossTaskExchange'),
                  fuse_norm_cfg: ConfigType = dict(type='BN'),
                  **kwargs) -> None:
         if attention_mode not in ('multiply', 'replace', 'none'):
             raise ValueError("attention_mode must be 'multiply', 'replace' "
                              f"or 'none', got {attention_mode!r}")
-        repeated = set(exchange_cfg) & set(self.EXCHANGE_KEYWORDS)
-        if repeated:
-            raise ValueError(
-                f'exchange_cfg sets {sorted(repeated)}: give them as the '
-                "head's exchange_ratio, exchange_mode, mlp_hidden_channels "
-                'and learn_scores')
         # read by _init_layers, which FCOSHead.__init__ calls
         self.attention_mode = attention_mode
         self.attention_cfg = attention_cfg
-        self.exchange_cfg = dict(
-            exchange_cfg,
-            ratio=exchange_ratio,
-            mode=exchange_mode,
-            hidden_channels=mlp_hidden_channels,
-            learn_scores=learn_scores)
+        self.exchange_cfg = dict(type='CrossTaskExchange', **exchange_cfg) \
+            if 'type' not in exchange_cfg else dict(exchange_cfg)
         self.fuse_norm_cfg = fuse_norm_cfg
         super().__init__(*args, **kwargs)
 

@@ -5,12 +5,12 @@ from typing import Dict, List, Tuple
 import torch
 from mmcv.cnn import Scale
 from mmdet.models.dense_heads import FCOSHead
-from mmdet.models.dense_heads.fcos_head import INF
 from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from bafenet.registry import MODELS
+from bafenet.registry import MODELS, TASK_UTILS
+from ..task_modules import fpn_points
 
 
 @MODELS.register_module()
@@ -41,58 +41,46 @@ class SyncFreeFCOSHead(FCOSHead):
     loss per box (mmdet's IoU-family losses do); it is reduced here, because
     mmdet's IoU losses test ``torch.any(weight > 0)`` on the host.
 
-    Full coverage (docs/method.md, section "Coverage"). FCOS makes a point
-    positive only inside a box, so a box smaller than the stride that falls
-    between points gets no positive and is never learned. Three options,
-    all off by default (then the head is mmdet's), change that:
+    Target assignment is a component (``TASK_UTILS``), named in the
+    model's ``train_cfg``, as mmdet's anchor-based heads name theirs::
 
-    - ``fallback_points=k``: after the FCOS rule, every box still without a
-      positive takes the k points nearest to its centre (Euclidean) that
-      are not positive for another box, at the level whose regress range
-      holds half its larger side. Boxes that want the same point go to the
-      nearest; the others try again with the remaining points, for
-      ``fallback_rounds`` rounds (fixed, so no host sync decides when to
-      stop). Within one level this is the order of the Wasserstein
-      distance (NWD) between a point's Gaussian receptive field and the
-      box, as in RFLA's top-k: the squared centre distance plus a constant
-      per box there.
-    - ``center_sampling_clip=False``: with ``center_sampling``, the centre
-      region (``center_sample_radius`` strides around the box centre) is
-      not clipped to the box, so points near a tiny box but outside it are
-      positive (the radius rule).
-    - Points outside their box have negative distances, which FCOS's
-      ``exp`` cannot predict; ``box_encoding='offset_size'`` predicts the
-      box centre's offset from the point (times the stride) and the log
-      half-size, and turns them into ``(l, t, r, b)`` = ``(w/2 - dx, h/2 -
-      dy, w/2 + dx, h/2 + dy)``: any sign, and always a valid box. FCOS's
-      centerness ``sqrt(min/max)`` is not defined there either;
-      ``centerness_type='gaussian'`` uses ``exp(-((dx/sx)^2 + (dy/sy)^2)/2)``
-      with ``dx, dy`` the point's offset from the box centre and ``sx, sy``
-      half the box's size, at least half a stride. A GIoU-type box loss
-      keeps a gradient where the predicted and target boxes do not overlap
-      (IoU loss has none).
+        model = dict(train_cfg=dict(assigner=dict(
+            type='FCOSPointAssigner', fallback_points=1)))
+
+    Without one the head builds :class:`FCOSPointAssigner` from its own
+    ``center_sampling`` and ``center_sample_radius``: mmdet's FCOS targets
+    exactly. The full-coverage options of the assigner (the unclipped
+    radius rule and the nearest-point fallback, docs/method.md, section
+    "Coverage") make points outside their box positive; they have negative
+    distances, which FCOS's ``exp`` cannot predict, so the head offers:
+
+    - ``box_encoding='offset_size'``: predict the box centre's offset from
+      the point (times the stride) and the log half-size, and turn them
+      into ``(l, t, r, b)`` = ``(w/2 - dx, h/2 - dy, w/2 + dx, h/2 + dy)``:
+      any sign, and always a valid box;
+    - ``centerness_type='gaussian'``: FCOS's centerness ``sqrt(min/max)``
+      is not defined outside the box;
+      ``exp(-((dx/sx)^2 + (dy/sy)^2)/2)`` is, with ``dx, dy`` the point's
+      offset from the box centre and ``sx, sy`` half the box's size, at
+      least half a stride. A GIoU-type box loss keeps a gradient where the
+      predicted and target boxes do not overlap (IoU loss has none).
 
     Args:
-        fallback_points (int): k above; 0 turns the fallback off.
-        fallback_rounds (int): Rounds of the fallback.
-        center_sampling_clip (bool): Clip the centre region to the box, as
-            FCOS does.
         box_encoding (str): ``'ltrb'`` (FCOS: ``exp``, or ReLU with
             ``norm_on_bbox``) or ``'offset_size'``.
         centerness_type (str): ``'fcos'`` or ``'gaussian'``.
-        *args, **kwargs: Those of mmdet's ``FCOSHead``.
+        *args, **kwargs: Those of mmdet's ``FCOSHead``; ``train_cfg`` may
+            name the ``assigner``.
 
     Raises:
-        ValueError: For an unknown encoding or centerness, or for positives
-            outside their box (fallback, unclipped centre region) with the
-            ``'ltrb'`` encoding or the FCOS centerness.
+        ValueError: For an unknown encoding or centerness; for an assigner
+            that makes points outside their box positive with the
+            ``'ltrb'`` encoding or the FCOS centerness; for centre sampling
+            given both to the head and to its named assigner.
     """
 
     def __init__(self,
                  *args,
-                 fallback_points: int = 0,
-                 fallback_rounds: int = 4,
-                 center_sampling_clip: bool = True,
                  box_encoding: str = 'ltrb',
                  centerness_type: str = 'fcos',
                  **kwargs) -> None:
@@ -102,25 +90,34 @@ class SyncFreeFCOSHead(FCOSHead):
         if centerness_type not in ('fcos', 'gaussian'):
             raise ValueError(f'centerness_type={centerness_type!r}: '
                              "expected 'fcos' or 'gaussian'")
-        outside = fallback_points > 0 or (kwargs.get('center_sampling')
-                                          and not center_sampling_clip)
-        if outside and (box_encoding != 'offset_size'
-                        or centerness_type != 'gaussian'):
-            raise ValueError(
-                'fallback_points > 0 or an unclipped centre region make '
-                'points outside their box positive: they need '
-                "box_encoding='offset_size' (negative distances) and "
-                "centerness_type='gaussian' (FCOS centerness is undefined "
-                f'there); got {box_encoding!r} and {centerness_type!r}')
-        if fallback_rounds < 1:
-            raise ValueError(f'fallback_rounds={fallback_rounds}: must be '
-                             '>= 1')
         super().__init__(*args, **kwargs)
-        self.fallback_points = fallback_points
-        self.fallback_rounds = fallback_rounds
-        self.center_sampling_clip = center_sampling_clip
         self.box_encoding = box_encoding
         self.centerness_type = centerness_type
+        self.assigner = TASK_UTILS.build(self._assigner_cfg())
+        if self.assigner.assigns_outside_boxes and (
+                box_encoding != 'offset_size'
+                or centerness_type != 'gaussian'):
+            raise ValueError(
+                f'{type(self.assigner).__name__} makes points outside their '
+                "box positive: they need box_encoding='offset_size' "
+                "(negative distances) and centerness_type='gaussian' (FCOS "
+                f'centerness is undefined there); got {box_encoding!r} and '
+                f'{centerness_type!r}')
+
+    def _assigner_cfg(self) -> dict:
+        """The ``train_cfg``'s assigner, else FCOS's from the head's centre
+        sampling arguments."""
+        own = dict(
+            center_sampling=self.center_sampling,
+            center_sample_radius=self.center_sample_radius)
+        named = (self.train_cfg or {}).get('assigner')
+        if named is None:
+            return dict(type='FCOSPointAssigner', **own)
+        if own != dict(center_sampling=False, center_sample_radius=1.5):
+            raise ValueError(
+                f'center sampling given to the head ({own}) and an assigner '
+                f'named in train_cfg ({named}): give it to the assigner')
+        return named
 
     def forward_single(self, x: Tensor, scale: Scale,
                        stride: int) -> Tuple[Tensor, Tensor, Tensor]:
@@ -283,24 +280,13 @@ class SyncFreeFCOSHead(FCOSHead):
         """
         assert len(points) == len(self.regress_ranges)
         num_points = [center.size(0) for center in points]
-        # (P, 2) lower and upper regress range of every point; new_full
-        # instead of new_tensor: no host-to-device copy
-        concat_regress_ranges = torch.cat([
-            torch.stack([
-                level_points.new_full((n, ), float(low)),
-                level_points.new_full((n, ), float(high))
-            ], -1) for level_points, n, (low, high) in zip(
-                points, num_points, self.regress_ranges)
-        ])
-        concat_points = torch.cat(points, dim=0)
+        point_instances = fpn_points(points, self.strides,
+                                     self.regress_ranges)
 
         labels_list, bbox_targets_list = [], []
         for gt_instances in batch_gt_instances:
             labels, bbox_targets = self._get_targets_single(
-                gt_instances,
-                points=concat_points,
-                regress_ranges=concat_regress_ranges,
-                num_points_per_lvl=num_points)
+                gt_instances, point_instances)
             labels_list.append(labels.split(num_points, 0))
             bbox_targets_list.append(bbox_targets.split(num_points, 0))
 
@@ -316,136 +302,37 @@ class SyncFreeFCOSHead(FCOSHead):
         return concat_lvl_labels, concat_lvl_bbox_targets
 
     def _get_targets_single(
-            self, gt_instances: InstanceData, points: Tensor,
-            regress_ranges: Tensor,
-            num_points_per_lvl: List[int]) -> Tuple[Tensor, Tensor]:
-        """Labels and box targets of the points of one image.
-
-        A point is positive for a ground-truth box when it lies inside the
-        box (or its centre region, with ``center_sampling``) and its largest
-        distance to the box sides is in the point's regress range; among
-        such boxes it takes the one of least area. With
-        ``fallback_points``, boxes left without a positive then take their
-        nearest free points (see the class docstring).
+            self, gt_instances: InstanceData,
+            point_instances: InstanceData) -> Tuple[Tensor, Tensor]:
+        """Labels and box targets of the points of one image, by the
+        head's assigner.
 
         Args:
             gt_instances (InstanceData): ``bboxes`` (G, 4) x1, y1, x2, y2 and
                 ``labels`` (G,).
-            points (Tensor): (P, 2) point coordinates of all levels.
-            regress_ranges (Tensor): (P, 2) regress range of every point.
-            num_points_per_lvl (list[int]): P_l of each level.
+            point_instances (InstanceData): The points of all levels, as
+                :func:`~bafenet.models.task_modules.fpn_points` gives them
+                (``priors`` (P, 2), ``regress_ranges``, ``strides``).
 
         Returns:
-            tuple[Tensor, Tensor]: Labels (P,) and box targets (P, 4)
-            (l, t, r, b) in pixels.
+            tuple[Tensor, Tensor]: Labels (P,) (``num_classes`` for
+            background) and box targets (P, 4) (l, t, r, b) in pixels, to
+            the assigned box (to box 0 for background, as mmdet's).
         """
-        num_points = points.size(0)
+        points = point_instances.priors
         gt_bboxes = gt_instances.bboxes
-        gt_labels = gt_instances.labels
-        num_gts = gt_bboxes.size(0)
-        if num_gts == 0:
-            return (gt_labels.new_full((num_points, ), self.num_classes),
-                    gt_bboxes.new_zeros((num_points, 4)))
-
-        areas = (gt_bboxes[:, 2] - gt_bboxes[:, 0]) * (
-            gt_bboxes[:, 3] - gt_bboxes[:, 1])
-        xs = points[:, 0, None]
-        ys = points[:, 1, None]
-        # (P, G, 4) distances to the sides of every box
-        bbox_targets = torch.stack(
-            (xs - gt_bboxes[:, 0], ys - gt_bboxes[:, 1],
-             gt_bboxes[:, 2] - xs, gt_bboxes[:, 3] - ys), -1)
-
-        if self.center_sampling:
-            # (P, 1) radius of the centre region in pixels at each point
-            radius = torch.cat([
-                points.new_full((n, 1), stride * self.center_sample_radius)
-                for n, stride in zip(num_points_per_lvl, self.strides)
-            ])
-            center_xs = (gt_bboxes[:, 0] + gt_bboxes[:, 2]) / 2
-            center_ys = (gt_bboxes[:, 1] + gt_bboxes[:, 3]) / 2
-            # (P, G) centre region, clipped to the box as in FCOS
-            x_mins, y_mins = center_xs - radius, center_ys - radius
-            x_maxs, y_maxs = center_xs + radius, center_ys + radius
-            if self.center_sampling_clip:
-                x_mins = torch.maximum(x_mins, gt_bboxes[:, 0])
-                y_mins = torch.maximum(y_mins, gt_bboxes[:, 1])
-                x_maxs = torch.minimum(x_maxs, gt_bboxes[:, 2])
-                y_maxs = torch.minimum(y_maxs, gt_bboxes[:, 3])
-            center_bbox = torch.stack(
-                (xs - x_mins, ys - y_mins, x_maxs - xs, y_maxs - ys), -1)
-            inside_gt_bbox_mask = center_bbox.min(-1)[0] > 0
-        else:
-            inside_gt_bbox_mask = bbox_targets.min(-1)[0] > 0
-
-        if self.center_sampling and not self.center_sampling_clip:
-            # outside the box the largest distance grows with the offset:
-            # half the box's larger side decides the level
-            max_regress_distance = (gt_bboxes[:, 2:] -
-                                    gt_bboxes[:, :2]).amax(-1)[None] / 2
-        else:
-            max_regress_distance = bbox_targets.max(-1)[0]
-        inside_regress_range = (
-            (max_regress_distance >= regress_ranges[:, 0, None])
-            & (max_regress_distance <= regress_ranges[:, 1, None]))
-
-        # (P, G) areas, INF where the box cannot take the point
-        areas = areas[None].expand(num_points, num_gts)
-        min_area, min_area_inds = areas.masked_fill(
-            ~(inside_gt_bbox_mask & inside_regress_range), INF).min(dim=1)
-        if self.fallback_points:
-            gt_index = torch.arange(num_gts, device=gt_bboxes.device)
-            assigned = (min_area_inds[:, None] == gt_index) & (
-                min_area[:, None] < INF)
-            assigned = self._fallback(assigned, points, gt_bboxes,
-                                      regress_ranges)
-            min_area, min_area_inds = areas.masked_fill(~assigned,
-                                                        INF).min(dim=1)
-
-        labels = torch.where(min_area == INF, self.num_classes,
-                             gt_labels.gather(0, min_area_inds))
-        bbox_targets = bbox_targets.gather(
-            1, min_area_inds[:, None, None].expand(-1, 1, 4)).squeeze(1)
+        if gt_bboxes.size(0) == 0:
+            return (gt_instances.labels.new_full((points.size(0), ),
+                                                 self.num_classes),
+                    gt_bboxes.new_zeros((points.size(0), 4)))
+        assigned = self.assigner.assign(point_instances, gt_instances)
+        labels = torch.where(assigned.gt_inds > 0, assigned.labels,
+                             self.num_classes)
+        box = gt_bboxes.gather(
+            0, (assigned.gt_inds - 1).clamp(min=0)[:, None].expand(-1, 4))
+        bbox_targets = torch.cat([points - box[:, :2], box[:, 2:] - points],
+                                 dim=1)
         return labels, bbox_targets
-
-    def _fallback(self, positive: Tensor, points: Tensor, gt_bboxes: Tensor,
-                  regress_ranges: Tensor) -> Tensor:
-        """Give the boxes without a positive point their nearest free ones.
-
-        Args:
-            positive (Tensor): (P, G) bool, the FCOS rule's assignment (at
-                most one box per point).
-            points (Tensor): (P, 2) point coordinates of all levels.
-            gt_bboxes (Tensor): (G, 4) boxes x1, y1, x2, y2.
-            regress_ranges (Tensor): (P, 2) regress range of every point.
-
-        Returns:
-            Tensor: (P, G) bool, ``positive`` plus the points each uncovered
-            box won; still at most one box per point.
-        """
-        num_points, num_gts = positive.shape
-        centres = (gt_bboxes[:, :2] + gt_bboxes[:, 2:]) / 2
-        half_side = (gt_bboxes[:, 2:] - gt_bboxes[:, :2]).amax(-1) / 2
-        at_level = ((half_side > regress_ranges[:, 0, None])
-                    & (half_side <= regress_ranges[:, 1, None]))
-        # (P, G) squared distance to the box centre, INF off the box's level
-        distance = (points[:, None] - centres[None]).square().sum(-1)
-        distance = distance.masked_fill(~at_level, INF)
-        k = min(self.fallback_points, num_points)
-        gt_index = torch.arange(num_gts, device=positive.device)
-        for _ in range(self.fallback_rounds):
-            covered = positive.any(0)
-            taken = positive.any(1)
-            free = distance.masked_fill(taken[:, None] | covered[None], INF)
-            # (k, G) each uncovered box proposes its k nearest free points
-            near, near_index = free.topk(k, dim=0, largest=False)
-            proposed = torch.zeros_like(positive).scatter_(
-                0, near_index, near < INF)
-            # a point proposed by several boxes goes to the nearest
-            winner = distance.masked_fill(~proposed, INF).argmin(1)
-            positive = positive | (proposed
-                                   & (winner[:, None] == gt_index[None]))
-        return positive
 
     @staticmethod
     def gaussian_centerness_target(pos_bbox_targets: Tensor,

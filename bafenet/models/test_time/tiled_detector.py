@@ -18,23 +18,19 @@ input size, runs the wrapped detector on each tile and merges the results:
 - The kept boxes of all tiles then go through the detector's NMS
   (``test_cfg.nms``) as one set and are cut to ``test_cfg.max_per_img``.
 
-:func:`tiled_test_config` turns a config into its tiled form (for
-``tools/test.py --tile`` and ``SkyDetInferencer(tile=True)``).
+:func:`bafenet.apis.cli.tiled_test_config` turns a config into its tiled
+form (for ``tools/test.py --tile`` and ``SkyDetInferencer(tile=True)``).
 """
-import copy
 import math
-from argparse import ArgumentParser
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 from mmcv.ops import batched_nms
 from mmdet.structures import DetDataSample
-from mmengine.config import Config, ConfigDict
 from mmengine.model import BaseTTAModel
 from mmengine.structures import InstanceData, PixelData
 
 from bafenet.registry import MODELS
-from bafenet.utils import innermost_dataset_cfg
 
 #: The largest target extent of DenseSIRST (23 px in ``test_v2``) rounded up.
 DEFAULT_OVERLAP = 32
@@ -248,84 +244,3 @@ class TiledDetector(BaseTTAModel):
                 stitched[key][:, oy1:oy2, ox1:ox2] = value[:, oy1 - y:oy2 - y,
                                                            ox1 - x:ox2 - x]
         return PixelData(**stitched)
-
-
-def tiled_test_config(cfg: Config,
-                      overlap: int = DEFAULT_OVERLAP,
-                      tile_size: Optional[Tuple[int, int]] = None) -> Config:
-    """The config with tiled inference at native resolution.
-
-    The model becomes a :class:`TiledDetector` around the config's model.
-    Tiles default to the scale of the test pipeline's ``Resize`` (the
-    training input size), and that ``Resize`` then keeps the size
-    (``scale_factor=1.0``), so frames reach the model unsquashed. A test
-    pipeline that already keeps the size needs ``tile_size``.
-
-    Args:
-        cfg (Config): A detector config.
-        overlap (int): Least tile overlap in px (see the module docstring).
-        tile_size (tuple[int, int], optional): Tile ``(width, height)``;
-            None takes the test ``Resize`` scale.
-
-    Returns:
-        Config: A new config; ``cfg`` is unchanged.
-
-    Raises:
-        ValueError: If the tile size is not given and the test pipeline has
-            not exactly one ``Resize`` with a ``scale``.
-    """
-    cfg = copy.deepcopy(cfg)
-    dataset = innermost_dataset_cfg(cfg.test_dataloader.dataset)
-    squash = [
-        step for step in dataset.pipeline
-        if step['type'].split('.')[-1] == 'Resize' and 'scale' in step
-    ]
-    if len(squash) > 1:
-        raise ValueError(
-            'tiled inference replaces the one Resize with a scale in '
-            f'test_dataloader\'s pipeline, found {len(squash)}')
-    if tile_size is None and not squash:
-        raise ValueError(
-            'the test pipeline keeps frames at their size (no Resize with a '
-            'scale to take the tile size from): give the tile size, '
-            '--tile-size WIDTH HEIGHT on the command line (tile_size=(W, H) '
-            'in Python), e.g. the training crop size')
-    if squash:
-        scale = squash[0]['scale']
-        if tile_size is None:
-            tile_size = (scale, scale) if isinstance(scale, int) else scale
-        dataset.pipeline = [
-            dict(type='Resize', scale_factor=1.0) if step is squash[0] else
-            step for step in dataset.pipeline
-        ]
-    cfg.model = ConfigDict(
-        type='TiledDetector',
-        module=cfg.model,
-        tile_size=tuple(tile_size),
-        overlap=overlap)
-    return cfg
-
-
-def add_tile_arguments(parser: ArgumentParser) -> None:
-    """Add the tiling options shared by ``tools/test.py`` and the image demo:
-    ``--tile``, ``--tile-overlap`` and ``--tile-size``.
-
-    Args:
-        parser (ArgumentParser): The tool's parser.
-    """
-    parser.add_argument(
-        '--tile',
-        action='store_true',
-        help='run at native resolution on overlapping tiles of the '
-        'training input size, boxes merged (docs/inference.md)')
-    parser.add_argument(
-        '--tile-overlap',
-        type=int,
-        default=DEFAULT_OVERLAP,
-        help='least tile overlap in px, no smaller than the largest target')
-    parser.add_argument(
-        '--tile-size',
-        type=int,
-        nargs=2,
-        metavar=('WIDTH', 'HEIGHT'),
-        help='tile size; default: the scale of the test pipeline\'s Resize')

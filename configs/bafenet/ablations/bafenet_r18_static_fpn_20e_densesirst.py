@@ -4,4 +4,4 @@
 # not the original's first head (configs/original/bafenet-v1_*).
 _base_ = '../bafenet_r18_fpn_20e_densesirst.py'
 
-model = dict(bbox_head=dict(exchange_mode='static'))
+model = dict(bbox_head=dict(exchange_cfg=dict(mode='static')))

@@ -1,12 +1,23 @@
-"""BAGCopyPaste's ``legacy_*`` options, which reproduce the original
-SkyCopyPaste, on hand-checked cases."""
+"""OriginalBAGCopyPaste, which reproduces the original SkyCopyPaste, one
+behaviour at a time, on hand-checked cases."""
 import copy
 
 import numpy as np
 import pytest
 from mmdet.structures.bbox import HorizontalBoxes
 
-from bafenet.datasets.transforms import BAGCopyPaste
+from bafenet.datasets.transforms import BAGCopyPaste, OriginalBAGCopyPaste
+
+BEHAVIOURS = ('box_rounding', 'patch_crop', 'single_pixel_blend',
+              'window_carry_over')
+
+
+def original(*behaviours, **kwargs):
+    """OriginalBAGCopyPaste with only the named behaviours of the original
+    on, else BAGCopyPaste's arguments."""
+    assert set(behaviours) <= set(BEHAVIOURS)
+    switches = {name: name in behaviours for name in BEHAVIOURS}
+    return OriginalBAGCopyPaste(**switches, **kwargs)
 
 # Misc_214 (300 x 194) resized to 512 x 512: VOC box minus 1, times
 # (512 / 300, 512 / 194); e.g. the first, (23, 25, 26, 29) in the XML, is
@@ -54,7 +65,7 @@ def test_box_rounding_floors_a_real_sample(real_root):
     dst, src = load_real(real_root, ['Misc_214', 'Misc_70'])
     assert dst['gt_bboxes'].numpy()[0] == pytest.approx(
         [37.5467, 63.3402, 42.6667, 73.8969], abs=1e-3)
-    legacy = paste(BAGCopyPaste(legacy_box_rounding=True, seed=0), dst, src)
+    legacy = paste(original('box_rounding', seed=0), dst, src)
     ours = paste(BAGCopyPaste(seed=0), dst, src)
     n = legacy['bag_cp_num_pasted']
     assert n > 0 and n == ours['bag_cp_num_pasted']
@@ -77,7 +88,7 @@ def test_box_rounding_drops_boxes_that_floor_to_nothing():
         gt_bboxes_labels=np.array([0, 1, 2]),
         gt_ignore_flags=np.array([False, True, False]),
         gt_seg_map=sky)
-    BAGCopyPaste.floor_boxes(dst)
+    OriginalBAGCopyPaste.floor_boxes(dst)
     # the first is empty far from the origin: dropped by the original's
     # occlusion filter; the second is empty but within 10 px of
     # [0, 0, 0, 0]: kept as that
@@ -91,12 +102,12 @@ def test_patch_crop():
     img = np.arange(40 * 40, dtype=np.uint16).reshape(40, 40)
     box = np.array([10.7, 20.2, 13.9, 22.8])
     ours = BAGCopyPaste().crop(img, box)
-    legacy = BAGCopyPaste(legacy_patch_crop=True).crop(img, box)
+    legacy = original('patch_crop').crop(img, box)
     # ours: every pixel the box touches, x 10..13, y 20..22
     np.testing.assert_array_equal(ours[..., 0], img[20:23, 10:14])
     # original: int(x2) - int(x1) = 3 wide from x 10, 2 tall from y 20
     np.testing.assert_array_equal(legacy[..., 0], img[20:22, 10:13])
-    empty = BAGCopyPaste(legacy_patch_crop=True).crop(
+    empty = original('patch_crop').crop(
         img, np.array([5.2, 5.1, 5.9, 7.0]))
     assert empty.shape == (2, 0, 1)
 
@@ -116,7 +127,7 @@ def test_empty_patches_are_not_pasted():
     src['gt_ignore_flags'] = np.zeros(1, bool)
     for seed in range(6):
         out = paste(
-            BAGCopyPaste(legacy_patch_crop=True, seed=seed), dst, src)
+            original('patch_crop', seed=seed), dst, src)
         assert out['bag_cp_num_pasted'] == 0 and len(out['gt_bboxes']) == 0
         assert not out['img'].any()
 
@@ -135,7 +146,7 @@ def test_single_pixel_blend(legacy):
         np.array([[3.0, 4.0, 4.0, 5.0]], np.float32))
     src['gt_bboxes_labels'] = np.zeros(1, np.int64)
     src['gt_ignore_flags'] = np.zeros(1, bool)
-    transform = BAGCopyPaste(legacy_single_pixel_blend=legacy, seed=0)
+    transform = original(*['single_pixel_blend'] * legacy, seed=0)
     for _ in range(5):
         out = paste(transform, dst, src)
         if out['bag_cp_num_pasted']:
@@ -158,8 +169,8 @@ def test_window_carry_over(carry_over):
     # 10 px does), so the first cluster shrinks its window to 10 px
     sky = np.zeros((64, 200), bool)
     sky[:12] = True
-    transform = BAGCopyPaste(
-        min_window_size=10, legacy_window_carry_over=carry_over, seed=0)
+    transform = original(
+        *['window_carry_over'] * carry_over, min_window_size=10, seed=0)
     assert transform.window_sizes == [25, 22, 19, 16, 13, 10]
     first_sizes = []
     find_window = transform.find_window

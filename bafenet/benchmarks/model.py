@@ -1,6 +1,7 @@
 """``model`` and ``exchange`` modes: detectors side by side, and the
 cross-task exchange inside the BAFE-Net head."""
 import time
+from typing import Optional, Sequence
 
 import torch
 from mmengine.dataset import pseudo_collate
@@ -11,31 +12,63 @@ from .common import (FULLCOV_CONFIGS, FULLCOV_NAMES, MODEL_CONFIGS,
                      MODEL_NAMES, build_for_benchmark, peak_memory_mb,
                      sample_dataset, summary)
 
-def bench_model(args) -> dict:
-    device = args.device
-    height, width = args.shape
-    dataset = sample_dataset(args, args.split, (width, height))
+
+def bench_model(*,
+                config: str,
+                split: str,
+                repeat: int,
+                shape: Sequence[int],
+                batch_sizes: Sequence[int],
+                device: str,
+                models: Sequence[str],
+                backbones: Sequence[str],
+                data_root: Optional[str] = None,
+                cfg_options: Optional[dict] = None,
+                num_images: Optional[int] = None) -> dict:
+    """The ``model`` mode; prints its table.
+
+    Args:
+        config (str): The config file of the model (and data).
+        data_root (str, optional): The SIRSTdevkit folder; None: the config's.
+        cfg_options (dict, optional): Overrides of the config.
+        split (str): The split file, relative to the data root.
+        num_images (int, optional): Only the first N images of the split.
+        repeat (int): Timed runs.
+        shape (tuple[int, int]): Input (H, W).
+        batch_sizes (list[int]): The batch sizes measured.
+        device (str): ``'cpu'`` or ``'cuda'``.
+        models (list[str]): Names of the detectors measured (``MODEL_NAMES``,
+            ``FULLCOV_NAMES``).
+        backbones (list[str]): The backbones measured.
+
+    Returns:
+        dict: The figures.
+    """
+    height, width = shape
+    dataset = sample_dataset(
+        config, split, num_images, (width, height), data_root=data_root,
+        cfg_options=cfg_options)
     batches = {
         bs: pseudo_collate([dataset[i] for i in range(bs)])
-        for bs in args.batch_sizes
+        for bs in batch_sizes
     }
     models = [
-        name for name in MODEL_NAMES + FULLCOV_NAMES if name in args.models
+        name for name in MODEL_NAMES + FULLCOV_NAMES if name in models
     ]
     if 'FCOS' not in models:
         models.insert(0, 'FCOS')
     figures = {}
-    for backbone in args.backbones:
+    for backbone in backbones:
         built = {}
-        for name, config in [
+        for name, model_config in [
                 *zip(MODEL_NAMES, MODEL_CONFIGS[backbone]),
                 *zip(FULLCOV_NAMES, FULLCOV_CONFIGS.get(backbone, []))
         ]:
             if name in models:
-                built[name] = build_for_benchmark(config, device,
-                                                  args.cfg_options)
+                built[name] = build_for_benchmark(model_config, device,
+                                                  cfg_options)
         for bs, batch in batches.items():
-            rows = time_models(built, batch, args.repeat, device)
+            rows = time_models(built, batch, repeat, device)
             fcos = rows['FCOS']
             for name, row in rows.items():
                 ips = {k: bs / v for k, v in row['infer_s'].items()}
@@ -47,7 +80,7 @@ def bench_model(args) -> dict:
                 figures[f'{name}-{backbone.upper()} b{bs}'] = row
 
     print(f'Detectors at {height}x{width} on {device} '
-          f'({torch.get_num_threads()} threads), {args.repeat} timed runs '
+          f'({torch.get_num_threads()} threads), {repeat} timed runs '
           'after a warm-up, runs of the models interleaved')
     print(f'{"model, batch":<20}{"infer img/s":>12}{"(min-max)":>14}'
           f'{"x FCOS":>8}{"train s/it":>11}{"(min-max)":>14}{"x FCOS":>8}'
@@ -65,30 +98,57 @@ def bench_model(args) -> dict:
     return figures
 
 
-def bench_channels_last(args) -> dict:
+def bench_channels_last(*,
+                        config: str,
+                        split: str,
+                        repeat: int,
+                        shape: Sequence[int],
+                        batch_size: int,
+                        device: str,
+                        data_root: Optional[str] = None,
+                        cfg_options: Optional[dict] = None,
+                        num_images: Optional[int] = None) -> dict:
+    """The ``channels-last`` mode; prints its table.
+
+    Args:
+        config (str): The config file of the model (and data).
+        data_root (str, optional): The SIRSTdevkit folder; None: the config's.
+        cfg_options (dict, optional): Overrides of the config.
+        split (str): The split file, relative to the data root.
+        num_images (int, optional): Only the first N images of the split.
+        repeat (int): Timed runs.
+        shape (tuple[int, int]): Input (H, W).
+        batch_size (int): Images per batch.
+        device (str): ``'cpu'`` or ``'cuda'``.
+
+    Returns:
+        dict: The figures.
+    """
     """Training and inference steps of ``--config`` with contiguous (NCHW)
     and channels-last (NHWC, ``ChannelsLastHook``) weights, on the same
     real batch (``--batch-size`` images of ``--split`` at ``--shape``), the
     same initial weights, runs interleaved."""
-    height, width = args.shape
-    dataset = sample_dataset(args, args.split, (width, height))
-    batch = pseudo_collate([dataset[i] for i in range(args.batch_size)])
+    height, width = shape
+    dataset = sample_dataset(
+        config, split, num_images, (width, height), data_root=data_root,
+        cfg_options=cfg_options)
+    batch = pseudo_collate([dataset[i] for i in range(batch_size)])
     built = {}
     for memory_format in (torch.contiguous_format, torch.channels_last):
-        model, optim_wrapper = build_for_benchmark(args.config, args.device,
-                                                   args.cfg_options)
+        model, optim_wrapper = build_for_benchmark(config, device,
+                                                   cfg_options)
         built[str(memory_format)] = (model.to(memory_format=memory_format),
                                      optim_wrapper)
-    rows = time_models(built, batch, args.repeat, args.device)
+    rows = time_models(built, batch, repeat, device)
     nchw, nhwc = rows.values()
     figures = dict(
         contiguous=nchw,
         channels_last=nhwc,
         train_speedup=nchw['train_s']['median'] / nhwc['train_s']['median'],
         infer_speedup=nchw['infer_s']['median'] / nhwc['infer_s']['median'])
-    print(f'{args.config} at {height}x{width}, batch {args.batch_size}, on '
-          f'{args.device} ({torch.get_num_threads()} threads), '
-          f'{args.repeat} timed runs after a warm-up, interleaved')
+    print(f'{config} at {height}x{width}, batch {batch_size}, on '
+          f'{device} ({torch.get_num_threads()} threads), '
+          f'{repeat} timed runs after a warm-up, interleaved')
     print(f'{"weights":<16}{"train s/it":>11}{"(min-max)":>14}'
           f'{"infer s/batch":>14}{"(min-max)":>14}')
     for name, row in (('contiguous', nchw), ('channels-last', nhwc)):
@@ -144,26 +204,45 @@ def time_models(built: dict, batch: dict, repeat: int, device: str) -> dict:
     return rows
 
 
-def bench_exchange(args) -> dict:
-    cfg = load_config(args.config, args.cfg_options)
+def bench_exchange(*,
+                   config: str,
+                   repeat: int,
+                   shape: Sequence[int],
+                   batch_size: int,
+                   cfg_options: Optional[dict] = None) -> dict:
+    """The ``exchange`` mode; prints its table.
+
+    Args:
+        config (str): The config file of the model (and data).
+        cfg_options (dict, optional): Overrides of the config.
+        repeat (int): Timed runs.
+        shape (tuple[int, int]): Input (H, W).
+        batch_size (int): Images per batch.
+
+    Returns:
+        dict: The figures.
+    """
+    cfg = load_config(config, cfg_options)
     head_cfg = cfg.model.bbox_head
-    ratio = head_cfg.get('exchange_ratio')
+    ratio = head_cfg.get('exchange_cfg', {}).get('ratio')
     if head_cfg.type != 'BAFEHead' or not ratio:
-        raise ValueError(f'{args.config}: needs a BAFEHead with an exchange')
+        raise ValueError(f'{config}: needs a BAFEHead with an exchange')
     torch.manual_seed(0)
     heads = {
-        'p=0': MODELS.build(dict(head_cfg, exchange_ratio=0.0)).eval(),
+        'p=0': MODELS.build(
+            dict(head_cfg, exchange_cfg=dict(head_cfg.exchange_cfg,
+                                             ratio=0.0))).eval(),
         f'p={ratio}': MODELS.build(head_cfg).eval(),
     }
-    height, width = args.shape
+    height, width = shape
     feats = tuple(
-        torch.randn(args.batch_size, head_cfg.in_channels, height // s,
+        torch.randn(batch_size, head_cfg.in_channels, height // s,
                     width // s) for s in head_cfg.strides)
     seconds = {name: [] for name in heads}
     with torch.no_grad():
         for name, head in heads.items():  # warm-up
             head(feats)
-        for _ in range(args.repeat):
+        for _ in range(repeat):
             for name, head in heads.items():
                 start = time.perf_counter()
                 head(feats)
@@ -174,9 +253,9 @@ def bench_exchange(args) -> dict:
     }
     figures['ratio'] = (figures[f'p={ratio}']['median'] /
                         figures['p=0']['median'])
-    print(f'Head forward, batch {args.batch_size}, input {height}x{width}, '
-          f'{torch.get_num_threads()} thread(s), {args.repeat} runs '
-          f'({args.config})')
+    print(f'Head forward, batch {batch_size}, input {height}x{width}, '
+          f'{torch.get_num_threads()} thread(s), {repeat} runs '
+          f'({config})')
     print(f'{"head":<10}{"ms":>10}{"min":>10}{"max":>10}')
     for name in heads:
         f = figures[name]

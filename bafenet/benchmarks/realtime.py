@@ -11,7 +11,7 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -59,18 +59,33 @@ def frames_of_size(dataset, size, count: int) -> List[int]:
     return found[:count]
 
 
-def build_models(args, cfg, model, tmp: str) -> Dict[str, Callable]:
+def build_models(cfg, model, tmp: str, config: str, onnx: Optional[str],
+                 onnx_int8: Optional[str], calib_split: str,
+                 calib_images: int,
+                 ort_spinning: bool) -> Dict[str, Callable]:
     """The float32 and int8 ONNX files (exported, or given) and a
-    ``factory(variant, threads)`` of test-step callables."""
-    fp32_file = args.onnx or osp.join(tmp, 'model.onnx')
-    if not args.onnx:
+    ``factory(variant, threads)`` of test-step callables.
+
+    Args:
+        cfg (Config): The loaded config.
+        model (nn.Module): The trained detector.
+        tmp (str): Folder for the exported files.
+        config (str): The config file, for the runners' messages.
+        onnx, onnx_int8 (str, optional): Given float32 and int8 files;
+            None exports / quantises.
+        calib_split (str): The split whose frames calibrate int8.
+        calib_images (int): How many of them.
+        ort_spinning (bool): Let ONNX Runtime's idle threads spin.
+    """
+    fp32_file = onnx or osp.join(tmp, 'model.onnx')
+    if not onnx:
         export_onnx(model, fp32_file, input_shape=(512, 640))
     expected = deployment_metadata(model)
     calibrated = None
-    int8_file = args.onnx_int8 or osp.join(tmp, 'model_int8.onnx')
-    if not args.onnx_int8:
+    int8_file = onnx_int8 or osp.join(tmp, 'model_int8.onnx')
+    if not onnx_int8:
         reader = ONNXRuntimeDetector(fp32_file)
-        frames = config_frames(cfg, args.calib_split, args.calib_images)
+        frames = config_frames(cfg, calib_split, calib_images)
         start = time.perf_counter()
         quantize_int8(
             fp32_file,
@@ -78,9 +93,9 @@ def build_models(args, cfg, model, tmp: str) -> Dict[str, Callable]:
             (reader.preprocess([frames[i]['inputs'].numpy()])
              for i in range(len(frames))),
             calibration_info=dict(
-                split=args.calib_split, num_images=len(frames)))
+                split=calib_split, num_images=len(frames)))
         calibrated = dict(
-            split=args.calib_split,
+            split=calib_split,
             num_images=len(frames),
             seconds=time.perf_counter() - start)
     channels_last = copy.deepcopy(model).to(memory_format=torch.channels_last)
@@ -97,9 +112,9 @@ def build_models(args, cfg, model, tmp: str) -> Dict[str, Callable]:
         runner = ONNXRuntimeDetector(
             onnx_file,
             num_threads=threads,
-            spinning=args.ort_spinning,
+            spinning=ort_spinning,
             sky_map=sky_map)
-        runner.adopt_settings(expected, args.config)
+        runner.adopt_settings(expected, config)
         return runner.test_step
 
     def factory(variant: str, threads: int) -> Callable:
@@ -237,22 +252,63 @@ def evaluate(step: Callable, dataset, evaluator: Evaluator) -> dict:
     return evaluator.evaluate(len(dataset))
 
 
-def bench_realtime(args) -> dict:
-    if not args.checkpoint:
+def bench_realtime(*,
+                   config: str,
+                   checkpoint: str,
+                   test_split: str,
+                   sizes: Sequence[str],
+                   frames: int,
+                   repeat: int,
+                   threads: Sequence[int],
+                   variants: Sequence[str],
+                   calib_split: str,
+                   calib_images: int,
+                   data_root: Optional[str] = None,
+                   cfg_options: Optional[dict] = None,
+                   onnx: Optional[str] = None,
+                   onnx_int8: Optional[str] = None,
+                   ort_spinning: bool = False,
+                   profile: bool = False,
+                   with_map: bool = False) -> dict:
+    """The ``realtime`` mode; prints its table.
+
+    Args:
+        config (str): The config file of the trained detector.
+        checkpoint (str): Its weights.
+        test_split (str): The split whose frames are timed.
+        sizes (Sequence[str]): Frame sizes ``WxH`` timed.
+        frames (int): Frames of each size.
+        repeat (int): Timed runs.
+        threads (Sequence[int]): Thread counts of every variant.
+        variants (Sequence[str]): The models timed (``VARIANTS``).
+        calib_split (str): The split whose frames calibrate int8.
+        calib_images (int): How many of them.
+        data_root (str, optional): The data root; None: the config's.
+        cfg_options (dict, optional): Overrides of the config.
+        onnx, onnx_int8 (str, optional): Given float32 and int8 files.
+        ort_spinning (bool): Let ONNX Runtime's idle threads spin.
+        profile (bool): Also ONNX Runtime's per-node profile.
+        with_map (bool): Also the mAP07 of PyTorch, ORT fp32 and int8 on every
+            frame of ``test_split``.
+
+    Returns:
+        dict: The figures.
+    """
+    if not checkpoint:
         raise ValueError('realtime mode needs --checkpoint (a trained '
                          'model: its boxes decide the post-process time)')
-    cfg = load_config(args.config, args.cfg_options, args.data_root)
-    model = init_detector(cfg, args.checkpoint)
-    test_set = config_frames(cfg, args.test_split)
-    sizes = [parse_size(s) for s in args.sizes]
-    frames = {
+    cfg = load_config(config, cfg_options, data_root)
+    model = init_detector(cfg, checkpoint)
+    test_set = config_frames(cfg, test_split)
+    parsed_sizes = [parse_size(s) for s in sizes]
+    batches_by_size = {
         f'{w}x{h}': [
             pseudo_collate([test_set[i]])
-            for i in frames_of_size(test_set, (w, h), args.frames)
+            for i in frames_of_size(test_set, (w, h), frames)
         ]
-        for w, h in sizes
+        for w, h in parsed_sizes
     }
-    for key, batches in frames.items():
+    for key, batches in batches_by_size.items():
         for data in batches:
             shape = data['data_samples'][0].ori_shape
             if f'{shape[1]}x{shape[0]}' != key:
@@ -260,22 +316,24 @@ def bench_realtime(args) -> dict:
                                  f'the image is {shape[1]}x{shape[0]}, its '
                                  f'annotation says {key}')
     figures = dict(
-        checkpoint=args.checkpoint,
-        test_split=args.test_split,
+        checkpoint=checkpoint,
+        test_split=test_split,
         frames={k: [b['data_samples'][0].img_path for b in v]
-                for k, v in frames.items()},
-        repeat=args.repeat,
-        threads=args.threads,
-        ort_spinning=args.ort_spinning)
+                for k, v in batches_by_size.items()},
+        repeat=repeat,
+        threads=threads,
+        ort_spinning=ort_spinning)
     with tempfile.TemporaryDirectory() as tmp:
-        built = build_models(args, cfg, model, tmp)
+        built = build_models(cfg, model, tmp, config, onnx, onnx_int8,
+                             calib_split, calib_images, ort_spinning)
         figures['calibration'] = built['calibration']
         steps = {
-            f'{variant}, {threads} thr': built['factory'](variant, threads)
-            for variant in args.variants for threads in args.threads
+            f'{variant}, {thread_count} thr':
+            built['factory'](variant, thread_count)
+            for variant in variants for thread_count in threads
         }
         load_before = os.getloadavg()
-        seconds = time_variants(steps, frames, args.repeat)
+        seconds = time_variants(steps, batches_by_size, repeat)
         load_after = os.getloadavg()
         figures['load_1min'] = [load_before[0], load_after[0]]
         table = {
@@ -285,35 +343,35 @@ def bench_realtime(args) -> dict:
         }
         for size, rows in table.items():
             for name, row in rows.items():
-                threads = name.rsplit(', ', 1)[1]
-                reference = rows.get(f'PyTorch, {threads}')
+                thread_label = name.rsplit(', ', 1)[1]
+                reference = rows.get(f'PyTorch, {thread_label}')
                 row['x_pytorch'] = (reference['median_ms'] / row['median_ms']
                                     if reference else None)
                 row['x_pytorch_cpu'] = (reference['cpu_ms'] / row['cpu_ms']
                                         if reference else None)
         figures['latency'] = table
-        key = next(iter(frames))
+        key = next(iter(batches_by_size))
         stage_runner = ONNXRuntimeDetector(
             built['int8_file'],
-            num_threads=max(args.threads),
-            spinning=args.ort_spinning)
+            num_threads=max(threads),
+            spinning=ort_spinning)
         figures['int8_stages_ms'] = {
-            key: stage_breakdown(stage_runner, frames[key], args.repeat)
+            key: stage_breakdown(stage_runner, batches_by_size[key], repeat)
         }
-        if args.profile:
+        if profile:
             figures['profile'] = {
-                name: node_profile(built[f'{name}_file'], max(args.threads),
-                                   frames[key], tmp)
+                name: node_profile(built[f'{name}_file'], max(threads),
+                                   batches_by_size[key], tmp)
                 for name in ('fp32', 'int8')
             }
             figures['profile_size'] = key
-        if args.map:
+        if with_map:
             figures['accuracy'] = {}
             for variant in MAP_VARIANTS:
                 evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator))
                 evaluator.dataset_meta = test_set.metainfo
                 metrics = evaluate(built['factory'](variant,
-                                                    max(args.threads)),
+                                                    max(threads)),
                                    test_set, evaluator)
                 figures['accuracy'][variant] = {
                     k.split('/')[-1]: v
@@ -321,17 +379,20 @@ def bench_realtime(args) -> dict:
                     if k.split('/')[-1] in ('mAP07', 'mAP12', 'F1', 'Pd',
                                             'Fa_per_image', 'sky_IoU')
                 }
-    print_realtime(args, figures, len(test_set))
+    print_realtime(figures, len(test_set), config, checkpoint, test_split,
+                   repeat, threads, ort_spinning)
     return figures
 
 
-def print_realtime(args, figures: dict, num_test: int) -> None:
-    print(f'{args.config} ({args.checkpoint}): whole frames of '
-          f'{args.test_split}, batch 1, test_step (pre-processing, forward, '
-          f'post-process, sky map unless "boxes only"); {args.repeat} '
+def print_realtime(figures: dict, num_test: int, config: str,
+                   checkpoint: str, test_split: str, repeat: int,
+                   threads: Sequence[int], ort_spinning: bool) -> None:
+    print(f'{config} ({checkpoint}): whole frames of '
+          f'{test_split}, batch 1, test_step (pre-processing, forward, '
+          f'post-process, sky map unless "boxes only"); {repeat} '
           'passes over the frames after a warm-up, every variant in turn on '
           'each frame; ORT threads '
-          f'{"spin" if args.ort_spinning else "do not spin"} when idle')
+          f'{"spin" if ort_spinning else "do not spin"} when idle')
     for size, rows in figures['latency'].items():
         print(f'\n{size} ({len(figures["frames"][size])} frames)')
         print(f'{"variant":<32}{"fps":>7}{"median ms":>11}{"p90 ms":>9}'
@@ -344,12 +405,12 @@ def print_realtime(args, figures: dict, num_test: int) -> None:
                   f'{(f"{ratio:.2f}" if ratio else "-"):>11}'
                   f'{(f"{cpu_ratio:.2f}" if cpu_ratio else "-"):>7}')
     for size, stages in figures['int8_stages_ms'].items():
-        print(f'\nORT int8 ({max(args.threads)} thr) at {size}, median ms '
+        print(f'\nORT int8 ({max(threads)} thr) at {size}, median ms '
               'per stage: ' + ', '.join(f'{k} {v:.1f}'
                                         for k, v in stages.items()))
     for name, profile in figures.get('profile', {}).items():
         print(f'\nper-node profile, ORT {name}, {figures["profile_size"]}, '
-              f'{max(args.threads)} thr: {profile["total_ms"]:.1f} ms of '
+              f'{max(threads)} thr: {profile["total_ms"]:.1f} ms of '
               'kernels per frame')
         for op, ms in list(profile['by_op_ms'].items())[:8]:
             print(f'  {op:<28}{ms:>8.2f} ms {ms / profile["total_ms"]:>6.1%}')
@@ -357,7 +418,7 @@ def print_realtime(args, figures: dict, num_test: int) -> None:
             f'{n} {ms:.2f}' for n, ms in list(
                 profile['top_nodes_ms'].items())[:5]))
     if 'accuracy' in figures:
-        print(f'\naccuracy on all {num_test} frames of {args.test_split}:')
+        print(f'\naccuracy on all {num_test} frames of {test_split}:')
         reference = figures['accuracy']['PyTorch']['mAP07']
         for name, metrics in figures['accuracy'].items():
             print(f'{name:<12}' + ', '.join(

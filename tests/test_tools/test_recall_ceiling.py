@@ -1,4 +1,4 @@
-"""benchmark.py ceiling in a tiny setting: three detectors trained and
+"""recall_ceiling.py in a tiny setting: three detectors trained and
 evaluated on the same real images, with the coverage of their
 assignment."""
 import json
@@ -8,8 +8,7 @@ from tests.test_tools.test_train_test import run_tool
 
 def test_ceiling_mode_tiny(real_root, tmp_path):
     out = tmp_path / 'ceiling.json'
-    text = run_tool('tools/analysis_tools/benchmark.py', 'ceiling',
-                    '--data-root', real_root, '--num-images', 2, '--iters',
+    text = run_tool('tools/analysis_tools/recall_ceiling.py', '--data-root', real_root, '--num-images', 2, '--iters',
                     3, '--width', 8, '--shape', 256, 256, '--crop', 96,
                     '--json', out)
     assert 'FCOS-R18 (paper assignment)' in text

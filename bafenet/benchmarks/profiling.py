@@ -2,6 +2,7 @@
 training step would synchronise a GPU."""
 import re
 import time
+from typing import Optional, Sequence
 
 import torch
 from mmengine.dataset import pseudo_collate
@@ -16,23 +17,49 @@ SYNC_OPS = ('aten::item', 'aten::_local_scalar_dense', 'aten::nonzero',
             'aten::masked_select', 'aten::repeat_interleave')
 
 
-def bench_profile(args) -> dict:
-    device = args.device
-    height, width = args.shape
-    dataset = sample_dataset(args, args.split, (width, height))
+def bench_profile(*,
+                  config: str,
+                  split: str,
+                  repeat: int,
+                  shape: Sequence[int],
+                  batch_sizes: Sequence[int],
+                  device: str,
+                  data_root: Optional[str] = None,
+                  cfg_options: Optional[dict] = None,
+                  num_images: Optional[int] = None) -> dict:
+    """The ``profile`` mode; prints its table.
+
+    Args:
+        config (str): The config file of the model (and data).
+        data_root (str, optional): The SIRSTdevkit folder; None: the config's.
+        cfg_options (dict, optional): Overrides of the config.
+        split (str): The split file, relative to the data root.
+        num_images (int, optional): Only the first N images of the split.
+        repeat (int): Timed runs.
+        shape (tuple[int, int]): Input (H, W).
+        batch_sizes (list[int]): The batch sizes measured.
+        device (str): ``'cpu'`` or ``'cuda'``.
+
+    Returns:
+        dict: The figures.
+    """
+    height, width = shape
+    dataset = sample_dataset(
+        config, split, num_images, (width, height), data_root=data_root,
+        cfg_options=cfg_options)
     batch = pseudo_collate(
-        [dataset[i] for i in range(max(args.batch_sizes))])
-    model, optim_wrapper = build_for_benchmark(args.config, device,
-                                               args.cfg_options)
+        [dataset[i] for i in range(max(batch_sizes))])
+    model, optim_wrapper = build_for_benchmark(config, device,
+                                               cfg_options)
     model.eval()
 
-    seconds = module_times(model, batch, args.repeat, device)
+    seconds = module_times(model, batch, repeat, device)
     total = seconds.pop('total')
     seconds['other (preprocessing, post-processing, glue)'] = (
         total - sum(seconds.values()))
-    print(f'Inference of {args.config}, batch {len(batch["inputs"])}, '
+    print(f'Inference of {config}, batch {len(batch["inputs"])}, '
           f'{height}x{width} on {device}: {total * 1000:.1f} ms per batch '
-          f'(mean of {args.repeat} after a warm-up)')
+          f'(mean of {repeat} after a warm-up)')
     print(f'{"module":<48}{"ms":>9}{"share":>8}')
     for name, value in seconds.items():
         print(f'{name:<48}{value * 1000:>9.1f}{value / total:>8.1%}')

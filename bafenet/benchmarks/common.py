@@ -1,14 +1,14 @@
 """What the benchmark modes share: timing, memory, samples and models."""
 import statistics
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 from mmengine.optim import build_optim_wrapper
 
 from bafenet.registry import DATASETS, MODELS
-from bafenet.utils import load_config
+from bafenet.utils import innermost_dataset_cfg, load_config
 
 DEFAULT_CONFIG = 'configs/bafenet/bafenet_r18_fpn_20e_densesirst.py'
 #: The detectors of the model mode, per backbone, FCOS first.
@@ -79,9 +79,29 @@ def peak_memory_mb(run: Callable[[], object], device: str) -> float:
     return max(0., float(np.cumsum([c for _, c in changes]).max())) / 2**20
 
 
-def sample_dataset(args, split: str, size=None):
-    """Real samples of ``split`` with their boxes and sky maps, resized to
-    ``size`` (W, H) when given (``None`` keeps the original size)."""
+def sample_dataset(config: str,
+                   split: str,
+                   num_images: Optional[int] = None,
+                   size: Optional[Tuple[int, int]] = None,
+                   data_root: Optional[str] = None,
+                   cfg_options: Optional[dict] = None):
+    """Real samples of ``split`` with their boxes and sky maps, from the
+    config's test dataset (its type, folders and options), resized to
+    ``size`` when given.
+
+    Args:
+        config (str): The config whose test dataset is read.
+        split (str): The split file, relative to the data root.
+        num_images (int, optional): Only the first N images.
+        size (tuple[int, int], optional): (W, H) to resize to; None keeps
+            each image's size.
+        data_root (str, optional): The data root; None: the config's.
+        cfg_options (dict, optional): Overrides of the config.
+
+    Returns:
+        BaseDataset: Packed samples (``inputs``, ``data_samples``).
+    """
+    cfg = load_config(config, cfg_options, data_root)
     pipeline = [
         dict(type='LoadImageFromFile'),
         dict(type='LoadDetSegAnnotations')
@@ -89,13 +109,11 @@ def sample_dataset(args, split: str, size=None):
     if size is not None:
         pipeline.append(dict(type='Resize', scale=size, keep_ratio=False))
     pipeline.append(dict(type='PackDetInputs'))
-    return DATASETS.build(
-        dict(
-            type='DenseSIRSTDataset',
-            data_root=args.data_root,
-            ann_file=split,
-            indices=args.num_images,
-            pipeline=pipeline))
+    dataset_cfg = innermost_dataset_cfg(cfg.test_dataloader.dataset).copy()
+    dataset_cfg.update(
+        ann_file=split, indices=num_images, pipeline=pipeline,
+        test_mode=True)
+    return DATASETS.build(dataset_cfg)
 
 
 def build_for_benchmark(config: str, device: str, cfg_options=None):

@@ -5,6 +5,7 @@ import os
 import os.path as osp
 import tempfile
 import time
+from typing import Optional, Sequence
 
 import torch
 from mmengine.dataset import pseudo_collate
@@ -20,17 +21,43 @@ ORT_SETTINGS = [('all', None), ('all', 1), ('extended', None),
                 ('basic', None)]
 
 
-def bench_onnx(args) -> dict:
-    height, width = args.shape
-    model, _ = build_for_benchmark(args.config, 'cpu', args.cfg_options)
-    if args.checkpoint:
+def bench_onnx(*,
+               config: str,
+               split: str,
+               repeat: int,
+               shape: Sequence[int],
+               data_root: Optional[str] = None,
+               cfg_options: Optional[dict] = None,
+               checkpoint: Optional[str] = None,
+               allow_partial_checkpoint: bool = False) -> dict:
+    """The ``onnx`` mode; prints its table.
+
+    Args:
+        config (str): The config file of the model (and data).
+        data_root (str, optional): The SIRSTdevkit folder; None: the config's.
+        cfg_options (dict, optional): Overrides of the config.
+        split (str): The split file, relative to the data root.
+        repeat (int): Timed runs.
+        shape (tuple[int, int]): Input (H, W).
+        checkpoint (str, optional): Trained weights; None: the initial ones.
+        allow_partial_checkpoint (bool): Load a checkpoint that does not cover
+            the model.
+
+    Returns:
+        dict: The figures.
+    """
+    height, width = shape
+    model, _ = build_for_benchmark(config, 'cpu', cfg_options)
+    if checkpoint:
         load_model_checkpoint(
             model,
-            args.checkpoint,
-            allow_partial=args.allow_partial_checkpoint)
+            checkpoint,
+            allow_partial=allow_partial_checkpoint)
     model.eval()
-    batch = pseudo_collate([sample_dataset(args, args.split,
-                                           (width, height))[0]])
+    batch = pseudo_collate([
+        sample_dataset(config, split, 1, (width, height),
+                       data_root=data_root, cfg_options=cfg_options)[0]
+    ])
     with tempfile.TemporaryDirectory() as tmp:
         onnx_file = osp.join(tmp, 'model.onnx')
         start = time.perf_counter()
@@ -64,7 +91,7 @@ def bench_onnx(args) -> dict:
     seconds = {name: [] for name in steps}
     for step in steps.values():  # warm-up
         step()
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         for name, step in steps.items():
             start = time.perf_counter()
             step()
@@ -81,8 +108,8 @@ def bench_onnx(args) -> dict:
             name: times[reference]['median'] / t['median']
             for name, t in times.items()
         })
-    print(f'{args.config}: test_step (pre-processing, forward, NMS, sky '
-          f'map) of one {height}x{width} image, batch 1, {args.repeat} runs '
+    print(f'{config}: test_step (pre-processing, forward, NMS, sky '
+          f'map) of one {height}x{width} image, batch 1, {repeat} runs '
           f'after a warm-up, runs interleaved; the ONNX export took '
           f'{export_s:.1f} s')
     print(f'{"backend":<44}{"s":>8}{"min":>8}{"max":>8}{"x PyTorch":>11}')

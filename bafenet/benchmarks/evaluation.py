@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Optional
 
 import numpy as np
 import torch
@@ -14,8 +15,30 @@ from mmengine.structures import InstanceData, PixelData
 from bafenet.evaluation import DenseSIRSTMetric
 from .common import build_for_benchmark, sample_dataset, summary
 
-def bench_eval(args) -> dict:
-    dataset = sample_dataset(args, args.test_split)
+
+def bench_eval(*,
+               config: str,
+               test_split: str,
+               repeat: int,
+               data_root: Optional[str] = None,
+               cfg_options: Optional[dict] = None,
+               num_images: Optional[int] = None) -> dict:
+    """The ``eval`` mode; prints its table.
+
+    Args:
+        config (str): The config file of the model (and data).
+        data_root (str, optional): The SIRSTdevkit folder; None: the config's.
+        cfg_options (dict, optional): Overrides of the config.
+        test_split (str): The split file evaluated, relative to the data root.
+        num_images (int, optional): Only the first N images of the split.
+        repeat (int): Timed runs.
+
+    Returns:
+        dict: The figures.
+    """
+    dataset = sample_dataset(
+        config, test_split, num_images, data_root=data_root,
+        cfg_options=cfg_options)
     samples = [dataset[i]['data_samples'] for i in range(len(dataset))]
     source = 'generated (jittered ground truth and false alarms)'
     attach_generated_predictions(samples, np.random.default_rng(0))
@@ -36,7 +59,7 @@ def bench_eval(args) -> dict:
         return middle - start, end - middle, metrics
 
     metrics = evaluate()[2]
-    parts = [evaluate()[:2] for _ in range(args.repeat)]
+    parts = [evaluate()[:2] for _ in range(repeat)]
     figures = dict(
         num_images=len(samples),
         num_predictions=int(sum(len(s['pred_instances']['scores'])
@@ -47,7 +70,7 @@ def bench_eval(args) -> dict:
         total_s=summary([p + c for p, c in parts]),
         metrics=metrics)
     print(f'DenseSIRSTMetric over {len(samples)} images of '
-          f'{args.test_split}, {figures["num_predictions"]} predictions '
+          f'{test_split}, {figures["num_predictions"]} predictions '
           f'({source})')
     print(f'{"part":<28}{"s":>8}{"min":>8}{"max":>8}')
     for key, label in (('process_s', 'per-image results (process)'),
@@ -90,27 +113,47 @@ def attach_generated_predictions(samples: list,
         sample.pred_sem_seg = PixelData(sem_seg=sky)
 
 
-def bench_end2end(args) -> dict:
+def bench_end2end(*,
+                  config: str,
+                  test_split: str,
+                  repeat: int,
+                  data_root: str,
+                  cfg_options: Optional[dict] = None,
+                  num_images: Optional[int] = None,
+                  checkpoint: Optional[str] = None) -> dict:
+    """The ``end2end`` mode; prints its table.
+
+    Args:
+        config (str): The config file of the model (and data).
+        data_root (str): The SIRSTdevkit folder.
+        cfg_options (dict, optional): Overrides of the config.
+        test_split (str): The split file evaluated, relative to the data root.
+        num_images (int, optional): Only the first N images of the split.
+        repeat (int): Timed runs.
+        checkpoint (str, optional): Trained weights; None: the initial ones.
+
+    Returns:
+        dict: The figures.
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        checkpoint = args.checkpoint
-        if checkpoint is None:
-            model, _ = build_for_benchmark(args.config, 'cpu',
-                                           args.cfg_options)
-            checkpoint = osp.join(tmp, 'initial.pth')
-            torch.save(dict(state_dict=model.state_dict()), checkpoint)
+        weights = checkpoint
+        if weights is None:
+            model, _ = build_for_benchmark(config, 'cpu', cfg_options)
+            weights = osp.join(tmp, 'initial.pth')
+            torch.save(dict(state_dict=model.state_dict()), weights)
         options = [f'{key}={value}'
-                   for key, value in (args.cfg_options or {}).items()]
-        options.append(f'test_dataloader.dataset.ann_file={args.test_split}')
-        if args.num_images:
+                   for key, value in (cfg_options or {}).items()]
+        options.append(f'test_dataloader.dataset.ann_file={test_split}')
+        if num_images:
             options.append(
-                f'test_dataloader.dataset.indices={args.num_images}')
+                f'test_dataloader.dataset.indices={num_images}')
         command = [
-            sys.executable, 'tools/test.py', args.config, checkpoint,
-            '--data-root', args.data_root, '--work-dir', tmp,
+            sys.executable, 'tools/test.py', config, weights,
+            '--data-root', data_root, '--work-dir', tmp,
             '--cfg-options', *options
         ]
         seconds = []
-        for _ in range(args.repeat):
+        for _ in range(repeat):
             start = time.perf_counter()
             proc = subprocess.run(command, capture_output=True, text=True)
             seconds.append(time.perf_counter() - start)
@@ -119,17 +162,17 @@ def bench_end2end(args) -> dict:
                                    (proc.stdout + proc.stderr)[-3000:])
         if not osp.isfile(osp.join(tmp, 'metrics.json')):
             raise RuntimeError('tools/test.py wrote no metrics.json')
-    with open(osp.join(args.data_root, args.test_split)) as f:
-        num_images = len(f.read().split())
-    if args.num_images:
-        num_images = min(num_images, args.num_images)
+    with open(osp.join(data_root, test_split)) as f:
+        scored = len(f.read().split())
+    if num_images:
+        scored = min(scored, num_images)
     figures = dict(
-        checkpoint=args.checkpoint or 'initial weights',
-        num_images=num_images,
+        checkpoint=checkpoint or 'initial weights',
+        num_images=scored,
         wall_s=summary(seconds))
     f = figures['wall_s']
-    print(f'tools/test.py {args.config} over {num_images} images of '
-          f'{args.test_split} ({figures["checkpoint"]}), {args.repeat} runs')
+    print(f'tools/test.py {config} over {scored} images of '
+          f'{test_split} ({figures["checkpoint"]}), {repeat} runs')
     print(f'wall time: {f["median"]:.1f} s (min {f["min"]:.1f}, max '
-          f'{f["max"]:.1f}); {num_images / f["median"]:.2f} images/s')
+          f'{f["max"]:.1f}); {scored / f["median"]:.2f} images/s')
     return figures
