@@ -20,23 +20,7 @@ model = dict(
         exchange_cfg=dict(hidden_channels=channels),
         norm_cfg=dict(type='GN', num_groups=16, requires_grad=True)))
 
-crop_size = (128, 128)
-train_pipeline = [
-    dict(type='LoadImageFromFile', color_type='unchanged'),
-    dict(type='ScaleBitDepth', bit_depth=16),
-    dict(type='LoadDetSegAnnotations'),
-    dict(
-        type='RandomChoice',
-        prob=[0.7, 0.3],
-        transforms=[[dict(type='RandomTargetCrop', crop_size=crop_size)],
-                    [
-                        dict(
-                            type='RandomCrop',
-                            crop_size=crop_size,
-                            allow_negative_crop=True)
-                    ]]),
-    dict(type='RandomFlip', prob=0.5),
-]
+train_pipeline = [*_base_.train_pipeline, dict(type='RandomFlip', prob=0.5)]
 test_pipeline = [
     dict(type='LoadImageFromFile', color_type='unchanged'),
     dict(type='ScaleBitDepth', bit_depth=16),

@@ -113,3 +113,15 @@ def test_training_refuses_a_pickled_payload(option, real_root, tmp_path):
     assert proc.returncode != 0
     assert f'CheckpointError: {path}: refused to load' in output, output[-3000:]
     assert not marker.exists()
+
+
+def test_a_config_dumped_by_an_earlier_version_loads(tmp_path):
+    """Work directories hold configs whose custom_imports name
+    ``bafenet.utils.checkpoint``, the module before the split."""
+    from mmengine.config import Config
+    dumped = tmp_path / 'dumped.py'
+    dumped.write_text("custom_imports = dict(imports=['bafenet.utils."
+                      "checkpoint'], allow_failed_imports=False)\n")
+    assert Config.fromfile(dumped).custom_imports.imports == [
+        'bafenet.utils.checkpoint'
+    ]
