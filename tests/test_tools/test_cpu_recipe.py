@@ -14,6 +14,16 @@ TRAINVAL = REPO_ROOT / (
     'configs/cpu_recipe/'
     'bafenet-fullcov_r18-half_fpn_cpu2h_densesirst-trainval.py')
 
+#: One epoch of two real steps on the mini split, a checkpoint after it.
+TINY_TRAINING = """
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(dataset=dict(dataset=dict(
+        ann_file='Splits/mini_trainval.txt'))))
+train_cfg = dict(max_epochs=1, val_interval=1)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
+"""
+
 
 def split(dataloader):
     dataset = dataloader.dataset
@@ -53,15 +63,10 @@ def test_recipe_trains_and_keeps_the_best_checkpoint(real_root, tmp_path):
     config = tmp_path / 'recipe_tiny.py'
     config.write_text(f"""
 _base_ = '{RECIPE}'
-train_dataloader = dict(
-    batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(dataset=dict(dataset=dict(
-        ann_file='Splits/mini_trainval.txt'))))
+{TINY_TRAINING}
 val_dataloader = dict(
     num_workers=0, persistent_workers=False,
     dataset=dict(ann_file='Splits/mini_test.txt'))
-train_cfg = dict(max_epochs=1, val_interval=1)
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 """)
     work_dir = tmp_path / 'work'
     output = run_tool('tools/train.py', config, '--data-root', real_root,
@@ -132,15 +137,10 @@ def test_fcos_of_the_ablation_trains_and_tests(real_root, tmp_path):
     config = tmp_path / 'fcos_tiny.py'
     config.write_text(f"""
 _base_ = '{REPO_ROOT}/configs/cpu_recipe/ablations/fcos-fullcov_r18-half_fpn_32e_densesirst-train.py'
-train_dataloader = dict(
-    batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(dataset=dict(dataset=dict(
-        ann_file='Splits/mini_trainval.txt'))))
+{TINY_TRAINING}
 test_dataloader = dict(
     num_workers=0, persistent_workers=False,
     dataset=dict(ann_file='Splits/mini_test.txt'))
-train_cfg = dict(max_epochs=1, val_interval=1)
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 """)
     work_dir = tmp_path / 'work'
     output = run_tool('tools/train.py', config, '--data-root', real_root,
